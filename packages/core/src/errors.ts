@@ -1,0 +1,176 @@
+import { formatMsat, type Msat } from './amount.js';
+
+/** Whether money left the wallet: yes, no, or not known yet (counted as spent until resolved). */
+export type Paid = true | false | 'unknown';
+
+export interface L402ErrorDetails {
+  paid?: Paid;
+  /** What was paid (or is at stake when `paid` is "unknown"), fees included. */
+  amountMsat?: Msat;
+  feeMsat?: Msat;
+  paymentHash?: string;
+  url?: string;
+  cause?: unknown;
+}
+
+/**
+ * Base of every error l402kit throws. `code` is stable across versions; `paid` always says
+ * whether a payment happened. Messages never contain macaroons, preimages or wallet secrets.
+ */
+export class L402Error extends Error {
+  readonly code: string = 'L402_ERROR';
+  readonly paid: Paid;
+  readonly amountMsat: Msat;
+  readonly feeMsat: Msat;
+  readonly paymentHash: string | undefined;
+  readonly url: string | undefined;
+
+  constructor(message: string, details: L402ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.paid = details.paid ?? false;
+    this.amountMsat = details.amountMsat ?? 0n;
+    this.feeMsat = details.feeMsat ?? 0n;
+    this.paymentHash = details.paymentHash;
+    this.url = details.url;
+  }
+
+  /** One sentence on whether money moved, for people and models. */
+  get paymentSummary(): string {
+    if (this.paid === true) return `Paid ${formatMsat(this.amountMsat)}.`;
+    if (this.paid === 'unknown') {
+      return `A payment of up to ${formatMsat(this.amountMsat)} may have been made; it stays counted as spent until the wallet reports it failed.`;
+    }
+    return 'Nothing was paid.';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      paid: this.paid,
+      amountMsat: this.amountMsat.toString(),
+      feeMsat: this.feeMsat.toString(),
+      paymentHash: this.paymentHash,
+      url: this.url,
+    };
+  }
+}
+
+// Malformed input: nothing is paid on input that cannot be read.
+export class MalformedChallengeError extends L402Error {
+  override readonly code = 'MALFORMED_CHALLENGE';
+}
+export class MalformedMacaroonError extends L402Error {
+  override readonly code = 'MALFORMED_MACAROON';
+}
+export class MalformedInvoiceError extends L402Error {
+  override readonly code = 'MALFORMED_INVOICE';
+}
+export class MalformedCredentialError extends L402Error {
+  override readonly code = 'MALFORMED_CREDENTIAL';
+}
+
+// Refusals before paying.
+export class AmountlessInvoiceError extends L402Error {
+  override readonly code = 'AMOUNTLESS_INVOICE';
+}
+export class InvoiceExpiredError extends L402Error {
+  override readonly code = 'INVOICE_EXPIRED';
+}
+export class InvoiceMismatchError extends L402Error {
+  override readonly code = 'INVOICE_MISMATCH';
+}
+export class NetworkMismatchError extends L402Error {
+  override readonly code = 'NETWORK_MISMATCH';
+}
+export class BudgetExceededError extends L402Error {
+  override readonly code = 'BUDGET_EXCEEDED';
+}
+export class PriceAboveCapError extends L402Error {
+  override readonly code = 'PRICE_ABOVE_CAP';
+}
+export class PolicyDeniedError extends L402Error {
+  override readonly code = 'POLICY_DENIED';
+}
+export class ApprovalDeniedError extends L402Error {
+  override readonly code = 'APPROVAL_DENIED';
+}
+export class BodyNotReplayableError extends L402Error {
+  override readonly code = 'BODY_NOT_REPLAYABLE';
+}
+
+// Payment outcomes. A PaymentFailedError means the wallet is sure no money moved.
+export class PaymentFailedError extends L402Error {
+  override readonly code: string = 'PAYMENT_FAILED';
+  constructor(message: string, details: L402ErrorDetails = {}) {
+    super(message, { ...details, paid: false });
+  }
+}
+export class InsufficientBalanceError extends PaymentFailedError {
+  override readonly code = 'INSUFFICIENT_BALANCE';
+}
+export class NoRouteError extends PaymentFailedError {
+  override readonly code = 'NO_ROUTE';
+}
+export class InvoiceAlreadyPaidError extends PaymentFailedError {
+  override readonly code = 'INVOICE_ALREADY_PAID';
+}
+export class WalletQuotaExceededError extends PaymentFailedError {
+  override readonly code = 'WALLET_QUOTA_EXCEEDED';
+}
+export class WalletRateLimitedError extends PaymentFailedError {
+  override readonly code = 'WALLET_RATE_LIMITED';
+}
+export class WalletUnauthorizedError extends PaymentFailedError {
+  override readonly code = 'WALLET_UNAUTHORIZED';
+}
+export class WalletUnsupportedError extends PaymentFailedError {
+  override readonly code = 'WALLET_UNSUPPORTED';
+}
+
+/** The wallet could not say whether the payment went through; the amount stays counted. */
+export class PaymentOutcomeUnknownError extends L402Error {
+  override readonly code = 'PAYMENT_OUTCOME_UNKNOWN';
+  constructor(message: string, details: L402ErrorDetails = {}) {
+    super(message, { ...details, paid: 'unknown' });
+  }
+}
+
+/** The wallet reported success but the preimage does not hash to the invoice's payment hash. */
+export class PreimageMismatchError extends L402Error {
+  override readonly code = 'PREIMAGE_MISMATCH';
+  constructor(message: string, details: L402ErrorDetails = {}) {
+    super(message, { ...details, paid: 'unknown' });
+  }
+}
+
+/** Paid, but the server did not deliver; the token is kept so a retry costs nothing. */
+export class PaidNotDeliveredError extends L402Error {
+  override readonly code = 'PAID_NOT_DELIVERED';
+  readonly status: number | undefined;
+  constructor(message: string, details: L402ErrorDetails & { status?: number } = {}) {
+    super(message, { ...details, paid: true });
+    this.status = details.status;
+  }
+}
+
+/** The server answered 402 again after a paid retry; l402kit never pays twice for one call. */
+export class PaymentLoopError extends L402Error {
+  override readonly code = 'PAYMENT_LOOP';
+}
+
+/** The HTTP request itself failed (DNS, connection, abort); `paid` says if it was before or after paying. */
+export class RequestFailedError extends L402Error {
+  override readonly code = 'REQUEST_FAILED';
+}
+
+/** A wallet URL or configuration that cannot be used; the message never repeats the secret. */
+export class WalletConfigError extends L402Error {
+  override readonly code = 'WALLET_CONFIG';
+}
+
+export function isL402Error(error: unknown): error is L402Error {
+  return error instanceof L402Error;
+}
