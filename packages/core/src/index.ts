@@ -1,5 +1,18 @@
 export { formatMsat, MSAT_PER_SAT, type Msat, msatToSats, satsToMsat } from './amount.js';
 export * from './errors.js';
+export { decodeBase64, encodeBase64 } from './base64.js';
+export { type Caveat, caveatValues, macaroonExpiry, parseCaveat } from './caveats.js';
+export {
+  addCaveats,
+  type DecodedMacaroon,
+  decodeIdentifier,
+  decodeMacaroon,
+  encodeIdentifier,
+  type MacaroonIdentifier,
+  mintMacaroon,
+  verifyMacaroonSignature,
+} from './macaroon.js';
+export { bytesToHex, hexToBytes, isPreimageFor, sha256Hex } from './preimage.js';
 export type {
   BitcoinNetwork,
   CreatedInvoice,

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { caveatValues, macaroonExpiry, parseCaveat } from './caveats.js';
+
+describe('caveats', () => {
+  it('parses key=value, splitting at the first = and trimming around it', () => {
+    expect(parseCaveat('services=search:0')).toEqual({ key: 'services', value: 'search:0' });
+    expect(parseCaveat(' path = /a=b ')).toEqual({ key: 'path', value: '/a=b' });
+    expect(parseCaveat('empty=')).toEqual({ key: 'empty', value: '' });
+    expect(parseCaveat('no equals sign')).toBeUndefined();
+    expect(parseCaveat('=value without key')).toBeUndefined();
+  });
+
+  it('lists the values of one key in order', () => {
+    const caveats = ['services=search:0', 'search_capabilities=a,b', 'junk', 'services=search:1'];
+    expect(caveatValues(caveats, 'services')).toEqual(['search:0', 'search:1']);
+    expect(caveatValues(caveats, 'missing')).toEqual([]);
+  });
+
+  it('takes the earliest of all *_valid_until caveats', () => {
+    expect(macaroonExpiry(['services=search:0'])).toBeUndefined();
+    expect(
+      macaroonExpiry(['search_valid_until=2000000000', 'other_valid_until=1700000000']),
+    ).toEqual(new Date(1_700_000_000_000));
+    expect(macaroonExpiry(['a_valid_until=1700000000', 'a_valid_until=1800000000'])).toEqual(
+      new Date(1_700_000_000_000),
+    );
+  });
+
+  it('treats an unreadable expiry as already expired', () => {
+    expect(macaroonExpiry(['search_valid_until=tomorrow', 'x_valid_until=2000000000'])).toEqual(
+      new Date(0),
+    );
+    expect(macaroonExpiry(['search_valid_until=-1'])).toEqual(new Date(0));
+    expect(macaroonExpiry(['search_valid_until=1.5'])).toEqual(new Date(0));
+  });
+
+  it('keeps a far-future expiry a valid date', () => {
+    const expiry = macaroonExpiry([`search_valid_until=${'9'.repeat(30)}`]);
+    expect(expiry?.getTime()).toBe(8.64e15);
+  });
+});

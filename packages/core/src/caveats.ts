@@ -1,0 +1,49 @@
+/** A first-party caveat as aperture writes it: `key=value`. */
+export interface Caveat {
+  key: string;
+  value: string;
+}
+
+const VALID_UNTIL_SUFFIX = '_valid_until';
+// Beyond this a Date is invalid; a later expiry is the same as "never" for us.
+const LATEST_DATE_MS = 8.64e15;
+
+/** Splits at the first `=`, trimming spaces around key and value; undefined without a key. */
+export function parseCaveat(text: string): Caveat | undefined {
+  if (typeof text !== 'string') return undefined;
+  const index = text.indexOf('=');
+  if (index < 0) return undefined;
+  const key = text.slice(0, index).trim();
+  if (key.length === 0) return undefined;
+  return { key, value: text.slice(index + 1).trim() };
+}
+
+/**
+ * Values of every caveat with this key, in macaroon order. Later caveats may only narrow
+ * earlier ones, so a verifier must check every value, not just the first or the last.
+ */
+export function caveatValues(caveats: string[], key: string): string[] {
+  const values: string[] = [];
+  for (const text of caveats) {
+    const caveat = parseCaveat(text);
+    if (caveat !== undefined && caveat.key === key) values.push(caveat.value);
+  }
+  return values;
+}
+
+/**
+ * The earliest `<service>_valid_until=<unix seconds>` of all caveats, or undefined if none.
+ * A value that is not whole seconds counts as already expired: fail closed, as aperture does.
+ */
+export function macaroonExpiry(caveats: string[]): Date | undefined {
+  let earliest: number | undefined;
+  for (const text of caveats) {
+    const caveat = parseCaveat(text);
+    if (caveat === undefined || !caveat.key.endsWith(VALID_UNTIL_SUFFIX)) continue;
+    const milliseconds = /^\d+$/.test(caveat.value)
+      ? Math.min(Number(caveat.value) * 1000, LATEST_DATE_MS)
+      : 0;
+    if (earliest === undefined || milliseconds < earliest) earliest = milliseconds;
+  }
+  return earliest === undefined ? undefined : new Date(earliest);
+}
