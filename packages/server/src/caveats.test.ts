@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { checkCaveats, mintCaveats } from './caveats.js';
+import { resolveOptions } from './options.js';
+
+const wallet = {
+  name: 'test',
+  payInvoice: async () => ({ preimage: '00'.repeat(32), feeMsat: 0n }),
+  createInvoice: async () => ({ invoice: '', paymentHash: '' }),
+};
+const base = { wallet, rootKey: new Uint8Array(32).fill(7), serviceName: 'research', price: 10 };
+const scope = { path: '/search', method: 'GET' };
+const now = new Date('2030-01-01T00:00:00Z');
+const nowSeconds = now.getTime() / 1000;
+
+describe('mintCaveats', () => {
+  it('writes services first, then capabilities, expiry, path and method', () => {
+    const options = resolveOptions({
+      ...base,
+      tier: 2,
+      capabilities: ['read', 'write'],
+      validForSeconds: 60,
+      bindToPath: true,
+      bindToMethod: true,
+    });
+    expect(mintCaveats(options, { path: '/search', method: 'post' }, now)).toEqual([
+      'services=research:2',
+      'research_capabilities=read,write',
+      `research_valid_until=${nowSeconds + 60}`,
+      'research_path=/search',
+      'research_method=POST',
+    ]);
+  });
+
+  it('writes only the services caveat by default, tier 0', () => {
+    expect(mintCaveats(resolveOptions(base), scope, now)).toEqual(['services=research:0']);
+  });
+});
+
+describe('checkCaveats', () => {
+  const check = (caveats: string[], requestScope = scope) =>
+    checkCaveats(caveats, 'research', requestScope, now);
+
+  it('accepts the caveats the paywall mints for the same request', () => {
+    const options = resolveOptions({
+      ...base,
+      validForSeconds: 60,
+      bindToPath: true,
+      bindToMethod: true,
+    });
+    expect(check(mintCaveats(options, scope, now))).toBeUndefined();
+  });
+
+  it('requires a services caveat naming this service, in every occurrence', () => {
+    expect(check([])).toBe('wrong_service');
+    expect(check(['services=other:0'])).toBe('wrong_service');
+    expect(check(['services=other:0,research:1'])).toBeUndefined();
+    expect(check(['services=research:0,other:0', 'services=other:0'])).toBe('wrong_service');
+    expect(check(['services=research'])).toBe('invalid_caveat');
+    expect(check(['services='])).toBe('invalid_caveat');
+  });
+
+  it('refuses a token after its valid_until, including an unreadable one', () => {
+    const services = 'services=research:0';
+    expect(check([services, `research_valid_until=${nowSeconds}`])).toBeUndefined();
+    expect(check([services, `research_valid_until=${nowSeconds - 1}`])).toBe('expired');
+    // A later caveat may only narrow: the earliest expiry wins.
+    expect(
+      check([services, `research_valid_until=${nowSeconds + 60}`, `research_valid_until=1`]),
+    ).toBe('expired');
+    expect(check([services, 'research_valid_until=soon'])).toBe('expired');
+  });
+
+  it('binds to the path and method when those caveats are present', () => {
+    const caveats = ['services=research:0', 'research_path=/search', 'research_method=GET'];
+    expect(check(caveats)).toBeUndefined();
+    expect(check(caveats, { path: '/search/', method: 'GET' })).toBe('wrong_path');
+    expect(check(caveats, { path: '/other', method: 'GET' })).toBe('wrong_path');
+    expect(check(caveats, { path: '/search', method: 'POST' })).toBe('wrong_method');
+    expect(check(caveats, { path: '/search', method: 'get' })).toBeUndefined();
+    expect(check([...caveats, 'research_path=/other'])).toBe('wrong_path');
+  });
+
+  it('checks capabilities only when the request needs one', () => {
+    const caveats = ['services=research:0', 'research_capabilities=read'];
+    expect(check(caveats)).toBeUndefined();
+    expect(check(caveats, { ...scope, capability: 'read' })).toBeUndefined();
+    expect(check(caveats, { ...scope, capability: 'write' })).toBe('missing_capability');
+  });
+
+  it("ignores unknown caveats and other services' scopes", () => {
+    expect(
+      check(['services=research:0', 'color=blue', 'other_path=/x', 'no equals sign']),
+    ).toBeUndefined();
+  });
+});

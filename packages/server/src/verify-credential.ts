@@ -1,0 +1,81 @@
+import {
+  decodeMacaroon,
+  isPreimageFor,
+  macaroonExpiry,
+  parseCredential,
+  verifyMacaroonSignature,
+} from '@l402kit/core';
+import { checkCaveats, type RejectionReason, type RequestScope } from './caveats.js';
+
+/** What a valid credential proves: who paid for what, and until when. */
+export interface PaidToken {
+  scheme: string;
+  /** The payment hash the buyer paid (hex); unique per token. */
+  paymentHash: string;
+  tokenId: string;
+  serviceName: string;
+  caveats: string[];
+  /** The earliest `*_valid_until` caveat, if any. */
+  expiresAt: Date | undefined;
+}
+
+export type VerificationResult =
+  | { ok: true; token: PaidToken }
+  | { ok: false; reason: RejectionReason };
+
+export interface VerificationContext {
+  rootKey: Uint8Array;
+  serviceName: string;
+  scope: RequestScope;
+  now: Date;
+}
+
+/**
+ * Checks an `Authorization` value: `L402|LSAT <macaroon>:<preimage>`, the macaroon's HMAC
+ * chain under the root key, the preimage against the identifier's payment hash (constant
+ * time), then the caveats. Never throws: every failure is a reason for a fresh 402.
+ */
+export function verifyAuthorization(
+  header: string | null | undefined,
+  context: VerificationContext,
+): VerificationResult {
+  if (header === null || header === undefined || header.trim() === '') {
+    return { ok: false, reason: 'missing_credential' };
+  }
+  try {
+    let credential: ReturnType<typeof parseCredential>;
+    try {
+      credential = parseCredential(header);
+    } catch {
+      return { ok: false, reason: 'malformed_credential' };
+    }
+    let macaroon: ReturnType<typeof decodeMacaroon>;
+    try {
+      macaroon = decodeMacaroon(credential.macaroon);
+    } catch {
+      return { ok: false, reason: 'malformed_macaroon' };
+    }
+    if (!verifyMacaroonSignature(macaroon.base64, context.rootKey)) {
+      return { ok: false, reason: 'invalid_signature' };
+    }
+    if (!isPreimageFor(credential.preimage, macaroon.identifier.paymentHash)) {
+      return { ok: false, reason: 'preimage_mismatch' };
+    }
+    const reason = checkCaveats(macaroon.caveats, context.serviceName, context.scope, context.now);
+    if (reason !== undefined) return { ok: false, reason };
+    return {
+      ok: true,
+      token: {
+        scheme: credential.scheme,
+        paymentHash: macaroon.identifier.paymentHash,
+        tokenId: macaroon.identifier.tokenId,
+        serviceName: context.serviceName,
+        caveats: macaroon.caveats,
+        expiresAt: macaroonExpiry(macaroon.caveats),
+      },
+    };
+  } catch {
+    // A parser bug must not open the door: anything unexpected is a refusal.
+    return { ok: false, reason: 'malformed_credential' };
+  }
+}
