@@ -12,6 +12,7 @@ export {
   mintMacaroon,
   verifyMacaroonSignature,
 } from './macaroon.js';
+export { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from './invoice.js';
 export { bytesToHex, hexToBytes, isPreimageFor, sha256Hex } from './preimage.js';
 export type {
   BitcoinNetwork,
