@@ -1,5 +1,6 @@
 import {
   AmountlessInvoiceError,
+  decodeInvoice,
   formatMsat,
   InsufficientBalanceError,
   InvoiceAlreadyPaidError,
@@ -16,7 +17,6 @@ import {
   type PaymentStatus,
   satsToMsat,
 } from '@l402kit/core';
-import { decodeInvoice } from './bolt11-codec.js';
 import {
   FaultList,
   type SandboxFault,
@@ -184,6 +184,8 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
   }
 
   #send(payer: SandboxNodeImplementation, request: PayInvoiceRequest): Flight {
+    // Decoding checks the signature: the payee key is recovered from it, so a tampered
+    // invoice either fails here or names a key no node in the network has.
     const invoice = decodeInvoice(request.invoice);
     const { paymentHash } = invoice;
     if (invoice.network !== 'regtest') {
@@ -202,7 +204,7 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
         { paymentHash, amountMsat },
       );
     }
-    if (this.now() >= invoice.expiresAt * 1000) {
+    if (this.now() >= invoice.expiresAt.getTime()) {
       throw new InvoiceExpiredError('the invoice has expired', { paymentHash, amountMsat });
     }
 

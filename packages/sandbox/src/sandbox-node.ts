@@ -1,6 +1,6 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { type Msat, satsToMsat, type Wallet } from '@l402kit/core';
-import { encodeInvoice, MAX_INVOICE_MSAT, sha256Hex } from './bolt11-codec.js';
+import { encodeInvoice, MAX_INVOICE_MSAT, sha256Hex } from './encode-invoice.js';
 import type { SandboxFault, SandboxFaultOptions } from './faults.js';
 import type { PaymentEntry } from './payment-ledger.js';
 import type { SandboxNetworkImplementation } from './sandbox-network.js';
@@ -85,6 +85,7 @@ export class SandboxNodeImplementation implements SandboxNode {
     const paymentHash = sha256Hex(preimageBytes);
     const invoice = encodeInvoice({
       privateKey: this.#privateKey,
+      publicKey: this.publicKey,
       amountMsat,
       paymentHash,
       paymentSecret: randomBytes(32).toString('hex'),
