@@ -2,6 +2,7 @@ export { formatMsat, MSAT_PER_SAT, type Msat, msatToSats, satsToMsat } from './a
 export * from './errors.js';
 export { decodeBase64, encodeBase64 } from './base64.js';
 export { type Caveat, caveatValues, macaroonExpiry, parseCaveat } from './caveats.js';
+export { formatCredential, type L402Credential, parseCredential } from './credential.js';
 export {
   addCaveats,
   type DecodedMacaroon,
@@ -13,6 +14,12 @@ export {
   verifyMacaroonSignature,
 } from './macaroon.js';
 export { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from './invoice.js';
+export {
+  type L402Challenge,
+  parseChallenges,
+  parseL402Challenge,
+  selectChallenge,
+} from './parse-challenge.js';
 export { bytesToHex, hexToBytes, isPreimageFor, sha256Hex } from './preimage.js';
 export type {
   BitcoinNetwork,
