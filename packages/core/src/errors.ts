@@ -171,6 +171,11 @@ export class WalletConfigError extends L402Error {
   override readonly code = 'WALLET_CONFIG';
 }
 
+/** The token store cannot be read or written (unreadable file, lock not obtained); nothing was paid. */
+export class TokenStoreError extends L402Error {
+  override readonly code = 'TOKEN_STORE';
+}
+
 export function isL402Error(error: unknown): error is L402Error {
   return error instanceof L402Error;
 }
