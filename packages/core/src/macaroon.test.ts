@@ -1,7 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { newMacaroon } from 'macaroon';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64 } from './base64.js';
 import { MalformedMacaroonError } from './errors.js';
 import {
   addCaveats,
@@ -26,6 +25,12 @@ function randomIdentifier(): MacaroonIdentifier {
     paymentHash: randomBytes(32).toString('hex'),
     tokenId: randomBytes(32).toString('hex'),
   };
+}
+
+/** A V2 field with a one-byte length. */
+function field(type: number, data: Uint8Array | string): Buffer {
+  const bytes = Buffer.from(data);
+  return Buffer.concat([Buffer.from([type, bytes.length]), bytes]);
 }
 
 function hmac(key: Uint8Array | string, data: Uint8Array | string): Buffer {
@@ -73,10 +78,6 @@ describe('macaroon', () => {
     const id = encodeIdentifier(identifier);
     let signature = hmac(hmac('macaroons-key-generator', rootKey), id);
     for (const caveat of caveats) signature = hmac(signature, caveat);
-    const field = (type: number, data: Uint8Array | string) => {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data);
-      return Buffer.concat([Buffer.from([type, bytes.length]), bytes]);
-    };
     const expected = Buffer.concat([
       Buffer.from([2]),
       field(1, 'l402kit'),
@@ -108,6 +109,15 @@ describe('macaroon', () => {
     const urlSafe = minted.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
     expect(decodeMacaroon(urlSafe).base64).toBe(minted);
     expect(verifyMacaroonSignature(urlSafe, rootKey)).toBe(true);
+  });
+
+  it('handles many caveats and long fields (multi-byte lengths)', () => {
+    const caveats = Array.from({ length: 60 }, (_, index) => `c${index}=${'x'.repeat(index * 5)}`);
+    const minted = mintMacaroon({ rootKey, identifier, location: 'l'.repeat(300), caveats });
+    const decoded = decodeMacaroon(minted);
+    expect(decoded.caveats).toEqual(caveats);
+    expect(decoded.location).toBe('l'.repeat(300));
+    expect(verifyMacaroonSignature(addCaveats(minted, ['more=1']), rootKey)).toBe(true);
   });
 
   it('allows an empty location', () => {
@@ -153,7 +163,12 @@ describe('macaroon', () => {
     ['random bytes', randomBytes(40).toString('base64')],
     [
       'a V2 macaroon with a non-L402 identifier',
-      encodeBase64(newMacaroon({ identifier: 'abc', rootKey: 'k', location: 'x' }).exportBinary()),
+      Buffer.concat([
+        Buffer.from([2]),
+        field(2, 'abc'),
+        Buffer.from([0, 0]),
+        field(6, Buffer.alloc(32)),
+      ]).toString('base64'),
     ],
     ['JSON instead of binary', Buffer.from('{"v":2,"i":"abc","s64":"AAAA"}').toString('base64')],
   ])('refuses %s with MalformedMacaroonError', (_name, text) => {

@@ -13,7 +13,7 @@ export interface MacaroonIdentifier {
 }
 
 export interface DecodedMacaroon {
-  /** Empty when the macaroon names no location. */
+  /** Empty when the macaroon names no location. A hint only: the signature does not cover it. */
   location: string;
   identifier: MacaroonIdentifier;
   /** First-party caveats in order, e.g. `services=search:0`. */
@@ -69,6 +69,48 @@ export function decodeIdentifier(bytes: Uint8Array): MacaroonIdentifier {
   };
 }
 
+const FIELD_END = 0;
+const FIELD_LOCATION = 1;
+const FIELD_IDENTIFIER = 2;
+const FIELD_VERIFICATION_ID = 4;
+const FIELD_SIGNATURE = 6;
+const utf8Encoder = new TextEncoder();
+
+/**
+ * The V2 binary format as libmacaroons and go-macaroon write it. Not the package's own
+ * exportBinary: its buffer doubles on every write (its growth check reads an unset field),
+ * so a macaroon with a few caveats asks for gigabytes and throws a RangeError.
+ */
+function exportBinary(macaroon: Macaroon): Uint8Array {
+  const chunks: Uint8Array[] = [Uint8Array.of(2)];
+  const field = (type: number, data: Uint8Array): void => {
+    const header = [type];
+    for (let length = data.length; ; length = Math.floor(length / 128)) {
+      if (length < 128) {
+        header.push(length);
+        break;
+      }
+      header.push((length % 128) | 128);
+    }
+    chunks.push(Uint8Array.from(header), data);
+  };
+  const end = (): void => {
+    chunks.push(Uint8Array.of(FIELD_END));
+  };
+  if (macaroon.location) field(FIELD_LOCATION, utf8Encoder.encode(macaroon.location));
+  field(FIELD_IDENTIFIER, macaroon.identifier);
+  end();
+  for (const caveat of macaroon.caveats) {
+    if (caveat.location) field(FIELD_LOCATION, utf8Encoder.encode(caveat.location));
+    field(FIELD_IDENTIFIER, caveat.identifier);
+    if (caveat.vid !== undefined) field(FIELD_VERIFICATION_ID, caveat.vid);
+    end();
+  }
+  end();
+  field(FIELD_SIGNATURE, macaroon.signature);
+  return Buffer.concat(chunks);
+}
+
 /** Reads a V2 binary macaroon from base64 and checks that it carries an L402 identifier. */
 function readMacaroon(macaroonBase64: string): { macaroon: Macaroon; decoded: DecodedMacaroon } {
   if (typeof macaroonBase64 !== 'string' || macaroonBase64.length === 0) {
@@ -104,7 +146,7 @@ function readMacaroon(macaroonBase64: string): { macaroon: Macaroon; decoded: De
       identifier,
       caveats,
       signature: bytesToHex(macaroon.signature),
-      base64: encodeBase64(macaroon.exportBinary()),
+      base64: encodeBase64(exportBinary(macaroon)),
     },
   };
 }
@@ -128,14 +170,14 @@ export function mintMacaroon(options: {
     version: 2,
   });
   for (const caveat of options.caveats ?? []) macaroon.addFirstPartyCaveat(caveat);
-  return encodeBase64(macaroon.exportBinary());
+  return encodeBase64(exportBinary(macaroon));
 }
 
 /** Attenuates a macaroon: anyone holding it can add caveats, nobody can remove them. */
 export function addCaveats(macaroonBase64: string, caveats: string[]): string {
   const { macaroon } = readMacaroon(macaroonBase64);
   for (const caveat of caveats) macaroon.addFirstPartyCaveat(caveat);
-  return encodeBase64(macaroon.exportBinary());
+  return encodeBase64(exportBinary(macaroon));
 }
 
 /**
