@@ -5,6 +5,7 @@ import {
   InvoiceAlreadyPaidError,
   InvoiceExpiredError,
   InvoiceMismatchError,
+  L402Error,
   MalformedInvoiceError,
   NetworkMismatchError,
   NoRouteError,
@@ -12,6 +13,7 @@ import {
   PaymentOutcomeUnknownError,
 } from '@l402kit/core';
 import bolt11 from 'bolt11';
+import fc from 'fast-check';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createSandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
 import { pay } from './test-helpers.js';
@@ -160,6 +162,29 @@ describe('invoices the payer refuses', () => {
       pay(payer, { ...created, invoice: 'lnbcrt1garbage' }, 500n),
     ).rejects.toBeInstanceOf(MalformedInvoiceError);
     await expect(pay(payer, tampered, 500n)).rejects.toBeInstanceOf(MalformedInvoiceError);
+    expect(network.payments).toHaveLength(0);
+  });
+
+  test('a changed invoice is refused with a typed error and moves nothing', async () => {
+    const { network, payer, merchant } = setup();
+    const created = merchant.createInvoice({ amountMsat: 500n });
+    const bech32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(created.invoice.length - 1),
+        fc.constantFrom(...bech32),
+        async (position, char) => {
+          fc.pre(created.invoice[position] !== char);
+          const invoice =
+            created.invoice.slice(0, position) + char + created.invoice.slice(position + 1);
+          const error = await pay(payer, { ...created, invoice }, 500n).catch((caught) => caught);
+          expect(error).toBeInstanceOf(L402Error);
+          expect(error.paid).toBe(false);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(merchant.balanceMsat).toBe(0n);
     expect(network.payments).toHaveLength(0);
   });
 
