@@ -1,0 +1,337 @@
+import type { Msat } from './amount.js';
+
+/**
+ * A bought L402 token. Stored as `pending` before the invoice is paid (so a crash cannot
+ * forget a payment in flight) and as `paid` once the preimage is known.
+ */
+export interface StoredToken {
+  /** From `tokenKey`: origin, method and scope. One token per key. */
+  key: string;
+  /** scheme://host[:port] exactly as `URL.origin` gives it; a token is never sent elsewhere. */
+  origin: string;
+  /** The paths it covers: an exact path ("/v1/search") or "prefix:/v1" (see `scopeCovers`). */
+  scope: string;
+  /** Upper-case HTTP method it is limited to; absent: any method. */
+  method?: string;
+  scheme: 'L402' | 'LSAT';
+  /** Secret: never logged or printed. */
+  macaroon: string;
+  /** Secret: 64 lower-case hex characters, known once paid. */
+  preimage?: string;
+  paymentHash: string;
+  invoice: string;
+  amountMsat: Msat;
+  feeMsat: Msat;
+  state: 'pending' | 'paid';
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  /** Milliseconds since the epoch, from the macaroon's `_valid_until` caveat. */
+  expiresAt?: number;
+}
+
+export interface TokenStore {
+  get(key: string): Promise<StoredToken | undefined>;
+  /**
+   * A paid, unexpired token whose origin is exactly the URL's (scheme, host and port), whose
+   * scope covers the URL's path (the query is ignored) and whose method, if any, matches.
+   * The most specific scope wins, then the newest token.
+   */
+  find(url: URL, method: string): Promise<StoredToken | undefined>;
+  put(token: StoredToken): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(): Promise<StoredToken[]>;
+  clear(): Promise<void>;
+}
+
+/**
+ * What a bought token may be reused for: `path` the exact path it was bought for (default),
+ * `origin` every path of the origin, `prefix:/x` the paths "/x" and "/x/...". A prefix that
+ * does not cover the bought path falls back to the exact path.
+ */
+export type TokenScope = 'path' | 'origin' | `prefix:/${string}`;
+
+/** The `scope` string stored with a token bought for `url`. */
+export function tokenScope(url: URL, scope: TokenScope = 'path'): string {
+  if (scope === 'origin') return 'prefix:/';
+  if (scope === 'path') return url.pathname;
+  if (typeof scope === 'string' && scope.startsWith('prefix:/')) {
+    return scopeCovers(scope, url.pathname) ? scope : url.pathname;
+  }
+  throw new RangeError(
+    `token scope must be "path", "origin" or "prefix:/<path>", got ${String(scope)}`,
+  );
+}
+
+/**
+ * The store key for a token bought for `url` with `method` (undefined: any method). Two
+ * purchases with the same key are the same resource, so it doubles as the single-flight key.
+ */
+export function tokenKey(url: URL, method: string | undefined, scope: TokenScope = 'path'): string {
+  return `${requireOrigin(url)} ${method === undefined ? '*' : method.toUpperCase()} ${tokenScope(url, scope)}`;
+}
+
+/** The key, origin, scope and method fields of a token bought for `url`, to spread into a `StoredToken`. */
+export function tokenTarget(
+  url: URL,
+  method: string | undefined,
+  scope: TokenScope = 'path',
+): Pick<StoredToken, 'key' | 'origin' | 'scope' | 'method'> {
+  const target: Pick<StoredToken, 'key' | 'origin' | 'scope' | 'method'> = {
+    key: tokenKey(url, method, scope),
+    origin: requireOrigin(url),
+    scope: tokenScope(url, scope),
+  };
+  if (method !== undefined) target.method = method.toUpperCase();
+  return target;
+}
+
+/** Whether a stored scope covers `pathname`: exact equality, or a prefix on a segment boundary. */
+export function scopeCovers(scope: string, pathname: string): boolean {
+  if (!scope.startsWith('prefix:')) return scope === pathname;
+  const prefix = scope.slice('prefix:'.length);
+  return pathname === prefix || pathname.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}
+
+/** Whether `token` may be sent with a request to `url` with `method` at time `now`. */
+export function isTokenUsable(
+  token: StoredToken,
+  url: URL,
+  method: string,
+  now = Date.now(),
+): boolean {
+  return (
+    token.state === 'paid' &&
+    typeof token.preimage === 'string' &&
+    token.preimage !== '' &&
+    url.origin !== 'null' &&
+    token.origin === url.origin &&
+    (token.method === undefined || token.method === method.toUpperCase()) &&
+    (token.expiresAt === undefined || token.expiresAt > now) &&
+    scopeCovers(token.scope, url.pathname)
+  );
+}
+
+/** A token without its secrets, for listings and logs. */
+export type RedactedToken = Omit<StoredToken, 'macaroon' | 'preimage'> & {
+  macaroon: '[redacted]';
+  preimage?: '[redacted]';
+};
+
+export function redactToken(token: StoredToken): RedactedToken {
+  const { macaroon: _macaroon, preimage, ...rest } = token;
+  const redacted: RedactedToken = { ...rest, macaroon: '[redacted]' };
+  if (preimage !== undefined) redacted.preimage = '[redacted]';
+  return redacted;
+}
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * A frozen copy of `token` whose `JSON.stringify` (amounts as decimal strings) and
+ * `console.log`/`util.inspect` output hide the macaroon and preimage. Stores hand out only
+ * such copies.
+ */
+export function protectToken(token: StoredToken): StoredToken {
+  const copy = { ...token };
+  // The spread copied only data; the redacting views are non-enumerable so copies of a copy stay plain.
+  Object.defineProperty(copy, 'toJSON', {
+    value: () => {
+      const redacted = redactToken(copy);
+      return {
+        ...redacted,
+        amountMsat: String(redacted.amountMsat),
+        feeMsat: String(redacted.feeMsat),
+      };
+    },
+    enumerable: false,
+  });
+  Object.defineProperty(copy, inspectSymbol, { value: () => redactToken(copy), enumerable: false });
+  return Object.freeze(copy);
+}
+
+/** Checks a token before it is stored, so that a store never holds one `find` could misuse. */
+export function validateToken(token: StoredToken): void {
+  const fail = (what: string): never => {
+    throw new RangeError(
+      `invalid token ${typeof token?.key === 'string' ? token.key : ''}: ${what}`,
+    );
+  };
+  if (token === null || typeof token !== 'object') fail('not an object');
+  if (typeof token.key !== 'string' || token.key === '') fail('key must be a non-empty string');
+  let origin: string | undefined;
+  try {
+    origin = new URL(token.origin).origin;
+  } catch {}
+  if (origin !== token.origin || !/^https?:\/\//.test(token.origin)) {
+    fail('origin must be an http(s) origin exactly as URL.origin gives it');
+  }
+  if (typeof token.scope !== 'string' || !/^(prefix:)?\//.test(token.scope)) {
+    fail('scope must be a path or "prefix:/<path>" (see tokenScope)');
+  }
+  if (
+    token.method !== undefined &&
+    (typeof token.method !== 'string' || token.method !== token.method.toUpperCase())
+  ) {
+    fail('method must be upper case');
+  }
+  if (token.scheme !== 'L402' && token.scheme !== 'LSAT') fail('scheme must be L402 or LSAT');
+  if (typeof token.macaroon !== 'string' || token.macaroon === '') fail('macaroon missing');
+  if (token.preimage !== undefined && !/^[0-9a-f]{64}$/.test(token.preimage)) {
+    fail('preimage must be 64 lower-case hex characters');
+  }
+  if (token.state === 'paid' && token.preimage === undefined)
+    fail('a paid token needs its preimage');
+  if (token.state !== 'paid' && token.state !== 'pending') fail('state must be pending or paid');
+  if (typeof token.paymentHash !== 'string' || !/^[0-9a-f]{64}$/.test(token.paymentHash)) {
+    fail('paymentHash must be 64 lower-case hex characters');
+  }
+  if (typeof token.invoice !== 'string') fail('invoice must be a string');
+  for (const field of ['amountMsat', 'feeMsat'] as const) {
+    if (typeof token[field] !== 'bigint' || token[field] < 0n)
+      fail(`${field} must be a non-negative bigint`);
+  }
+  if (!Number.isFinite(token.createdAt)) fail('createdAt must be a time in milliseconds');
+  if (token.expiresAt !== undefined && !Number.isFinite(token.expiresAt)) {
+    fail('expiresAt must be a time in milliseconds');
+  }
+}
+
+/**
+ * Tokens by key with an index by origin and scope, so `find` costs O(path depth) however
+ * many tokens there are. Shared by the memory and file stores.
+ */
+export class TokenIndex {
+  readonly #tokens = new Map<string, StoredToken>();
+  // origin -> scope -> keys
+  readonly #byOrigin = new Map<string, Map<string, Set<string>>>();
+
+  constructor(tokens: Iterable<StoredToken> = []) {
+    for (const token of tokens) this.set(token);
+  }
+
+  get size(): number {
+    return this.#tokens.size;
+  }
+
+  get(key: string): StoredToken | undefined {
+    return this.#tokens.get(key);
+  }
+
+  values(): StoredToken[] {
+    return [...this.#tokens.values()];
+  }
+
+  /** Stores a protected copy of `token`, replacing any token with the same key. */
+  set(token: StoredToken): void {
+    this.delete(token.key);
+    const stored = protectToken(token);
+    this.#tokens.set(stored.key, stored);
+    let scopes = this.#byOrigin.get(stored.origin);
+    if (scopes === undefined) {
+      scopes = new Map();
+      this.#byOrigin.set(stored.origin, scopes);
+    }
+    let keys = scopes.get(stored.scope);
+    if (keys === undefined) {
+      keys = new Set();
+      scopes.set(stored.scope, keys);
+    }
+    keys.add(stored.key);
+  }
+
+  delete(key: string): boolean {
+    const existing = this.#tokens.get(key);
+    if (existing === undefined) return false;
+    this.#tokens.delete(key);
+    const scopes = this.#byOrigin.get(existing.origin);
+    const keys = scopes?.get(existing.scope);
+    keys?.delete(key);
+    if (keys?.size === 0) scopes?.delete(existing.scope);
+    if (scopes?.size === 0) this.#byOrigin.delete(existing.origin);
+    return true;
+  }
+
+  clear(): void {
+    this.#tokens.clear();
+    this.#byOrigin.clear();
+  }
+
+  find(url: URL, method: string, now: number): StoredToken | undefined {
+    const scopes = this.#byOrigin.get(url.origin);
+    if (scopes === undefined || url.origin === 'null') return undefined;
+    // Most specific first: the exact path, then prefixes from the longest to "/".
+    for (const scope of coveringScopes(url.pathname)) {
+      const keys = scopes.get(scope);
+      if (keys === undefined) continue;
+      let best: StoredToken | undefined;
+      for (const key of keys) {
+        const token = this.#tokens.get(key)!;
+        if (
+          isTokenUsable(token, url, method, now) &&
+          (best === undefined || token.createdAt > best.createdAt)
+        ) {
+          best = token;
+        }
+      }
+      if (best !== undefined) return best;
+    }
+    return undefined;
+  }
+}
+
+// Every scope string that covers pathname, most specific first.
+function* coveringScopes(pathname: string): Generator<string> {
+  yield pathname;
+  yield `prefix:${pathname}`;
+  let end = pathname.length;
+  while (end > 0) {
+    const slash = pathname.lastIndexOf('/', end - 1);
+    if (slash < 0) break;
+    const directory = pathname.slice(0, slash + 1);
+    if (directory !== pathname) yield `prefix:${directory}`;
+    if (slash > 0) yield `prefix:${pathname.slice(0, slash)}`;
+    end = slash;
+  }
+}
+
+/** The default store: tokens live as long as the process. */
+export class MemoryTokenStore implements TokenStore {
+  readonly #index = new TokenIndex();
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<StoredToken | undefined> {
+    return this.#index.get(key);
+  }
+
+  async find(url: URL, method: string): Promise<StoredToken | undefined> {
+    return this.#index.find(url, method, this.#now());
+  }
+
+  async put(token: StoredToken): Promise<void> {
+    validateToken(token);
+    this.#index.set(token);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#index.delete(key);
+  }
+
+  async list(): Promise<StoredToken[]> {
+    return this.#index.values();
+  }
+
+  async clear(): Promise<void> {
+    this.#index.clear();
+  }
+}
+
+function requireOrigin(url: URL): string {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new RangeError(`tokens are only kept for http(s) URLs, not ${url.protocol}`);
+  }
+  return url.origin;
+}
