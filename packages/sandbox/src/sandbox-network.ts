@@ -19,6 +19,7 @@ import {
 } from '@l402kit/core';
 import {
   FaultList,
+  type FaultPhase,
   type SandboxFault,
   type SandboxFaultKind,
   type SandboxFaultOptions,
@@ -238,7 +239,7 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
       payer,
       payee,
     };
-    const refusal = this.#faults.take(attempt, 'before-send');
+    const refusal = this.#takeFault(attempt, 'before-send', entry);
     if (refusal !== undefined) {
       entry.fault = refusal.kind;
       throw refused(faultError(refusal.kind, details));
@@ -272,12 +273,13 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
       );
     }
 
+    // Taken before locking so that a throwing `match` cannot leave money locked.
+    const hang = this.#takeFault(attempt, 'in-flight', entry);
     // Lock before anything can await, so concurrent payments never spend the same msat twice.
     payer.balanceMsat -= lockedMsat;
     this.pendingMsat += lockedMsat;
     record.state = 'in-flight';
     entry.feeMsat = feeMsat;
-    const hang = this.#faults.take(attempt, 'in-flight');
     const flight: Flight = {
       entry,
       payer,
@@ -300,6 +302,16 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
       this.#resolve(flight, 'settle');
     }
     return flight;
+  }
+
+  #takeFault(attempt: SandboxPaymentAttempt, phase: FaultPhase, entry: PaymentEntry) {
+    try {
+      return this.#faults.take(attempt, phase);
+    } catch (error) {
+      // A fault's own `match` threw: the payment is refused so the ledger stays true.
+      entry.fail('PAYMENT_FAILED', 'a fault matcher threw');
+      throw error;
+    }
   }
 
   #resolveLater(flight: Flight, delayMs: number): void {
