@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { encode, type PaymentRequestObject, sign } from 'bolt11';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MalformedInvoiceError } from './errors.js';
-import { decodeInvoice, isInvoiceExpired } from './invoice.js';
+import { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from './invoice.js';
 
 // Real invoices signed with a random node key, as a Lightning node would make them.
 const TESTNET_ADDRESSES = { pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] };
@@ -306,5 +307,113 @@ describe('decodeInvoice', () => {
     ['a truncated invoice', makeInvoice().slice(0, 100)],
   ])('refuses %s', (_name, text) => {
     expect(() => decodeInvoice(text)).toThrow(MalformedInvoiceError);
+  });
+});
+
+/** Runs decodeInvoice; it either throws MalformedInvoiceError or returns a well-formed result. */
+function decodeOrRefuse(text: string): DecodedInvoice | undefined {
+  let decoded: DecodedInvoice | undefined;
+  try {
+    decoded = decodeInvoice(text);
+  } catch (error) {
+    if (!(error instanceof MalformedInvoiceError)) throw error;
+    return undefined;
+  }
+  expect(decoded.paymentHash).toMatch(/^[0-9a-f]{64}$/);
+  expect(decoded.payee).toMatch(/^0[23][0-9a-f]{64}$/);
+  expect(Number.isNaN(decoded.createdAt.getTime())).toBe(false);
+  expect(Number.isNaN(decoded.expiresAt.getTime())).toBe(false);
+  if (decoded.amountMsat !== undefined) expect(decoded.amountMsat > 0n).toBe(true);
+  return decoded;
+}
+
+describe('decodeInvoice properties', () => {
+  const prefix = fc.constantFrom(...(Object.keys(NETWORKS) as Prefix[]));
+
+  it('reads back any amount exactly, whatever multiplier encodes it', () => {
+    fc.assert(
+      fc.property(
+        prefix,
+        fc.bigInt({ min: 1n, max: 2_100_000_000_000_000_000n }),
+        (network, msat) => {
+          const invoice = makeInvoice({ prefix: network, millisatoshis: msat.toString() });
+          expect(decodeInvoice(invoice).amountMsat).toBe(msat);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads back creation time and expiry', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 2 ** 34 }), fc.nat({ max: 2 ** 31 }), (created, expiry) => {
+        const decoded = decodeInvoice(
+          makeInvoice({
+            timestamp: created,
+            tags: [
+              { tagName: 'payment_hash', data: paymentHash },
+              { tagName: 'expire_time', data: expiry },
+            ],
+          }),
+        );
+        expect(decoded.createdAt.getTime()).toBe(created * 1000);
+        expect(decoded.expirySeconds).toBe(expiry);
+        expect(decoded.expiresAt.getTime()).toBe((created + expiry) * 1000);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  const valid = makeInvoice({ millisatoshis: '2500000' });
+
+  it('refuses random and mutated text with MalformedInvoiceError only', () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 400 }),
+      fc.string({ unit: fc.constantFrom(...`ln1bcrtsb${CHARSET}`.split('')), maxLength: 400 }),
+      fc
+        .tuple(fc.nat(), fc.constantFrom(...CHARSET.split('')), fc.nat({ max: 3 }))
+        .map(([at, character, cut]) => {
+          const index = at % valid.length;
+          return (valid.slice(0, index) + character + valid.slice(index + 1)).slice(
+            0,
+            valid.length - cut,
+          );
+        }),
+    );
+    fc.assert(
+      fc.property(text, (invoice) => {
+        const decoded = decodeOrRefuse(invoice);
+        if (decoded !== undefined) expect(decoded.invoice).toBe(invoice.trim().toLowerCase());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('survives changed data behind a valid checksum', () => {
+    const { humanReadablePart, words } = splitInvoice(valid);
+    const edits = fc.array(
+      fc.tuple(fc.nat(), fc.nat({ max: 31 }), fc.constantFrom('replace', 'insert', 'delete')),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    );
+    fc.assert(
+      fc.property(edits, (changes) => {
+        const changed = [...words];
+        for (const [at, word, kind] of changes) {
+          const index = at % (changed.length + 1);
+          if (kind === 'insert') changed.splice(index, 0, word);
+          else if (kind === 'delete') changed.splice(index, 1);
+          else changed.splice(index, 1, word);
+        }
+        const decoded = decodeOrRefuse(withChecksum(humanReadablePart, changed));
+        // Only the signature recovers a key; changed signed data means another payee.
+        if (decoded !== undefined && changed.join() !== words.join()) {
+          expect(decoded.payee).not.toBe(decodeInvoice(valid).payee);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
