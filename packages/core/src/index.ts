@@ -31,3 +31,25 @@ export type {
   Wallet,
   WalletBudget,
 } from './wallet.js';
+export { DEFAULT_FEE_LIMIT, type FeeLimit, maxFeeFor } from './fee-limit.js';
+export {
+  createPaidFetch,
+  DEFAULT_PAYMENT_TIMEOUT_MS,
+  type PaidFetch,
+  type PaidFetchEvent,
+  type PaidFetchOptions,
+  type PaidRequestInit,
+  type PaidResponse,
+  type PaymentReceipt,
+} from './paid-fetch.js';
+export type { PriceQuote } from './purchase.js';
+export { currentRunBudget, withBudget } from './run-budget.js';
+export {
+  type Budget,
+  type BudgetOptions,
+  type BudgetStatus,
+  createBudget,
+  describeBudget,
+  type Reservation,
+  type ReserveRequest,
+} from './budget.js';

@@ -1,0 +1,88 @@
+import { BodyNotReplayableError } from './errors.js';
+
+/** A request whose body was read once so it can be sent again on the paid retry. */
+export interface RequestSnapshot {
+  url: URL;
+  method: string;
+  headers: Headers;
+  body: Uint8Array<ArrayBuffer> | undefined;
+  signal: AbortSignal | undefined;
+  redirect: RequestRedirect;
+}
+
+export const DEFAULT_MAX_REPLAY_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Reads `input`/`init` into a replayable snapshot. Any body, stream included, is buffered up
+ * to `maxBodyBytes`; a larger one is refused before anything is sent or paid.
+ */
+export async function snapshotRequest(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  maxBodyBytes: number,
+): Promise<RequestSnapshot> {
+  const hasStreamBody = init?.body instanceof ReadableStream;
+  const request = new Request(
+    input,
+    hasStreamBody ? ({ ...init, duplex: 'half' } as RequestInit) : init,
+  );
+  const url = new URL(request.url);
+  const body = request.body ? await readLimited(request.body, maxBodyBytes, url) : undefined;
+  return {
+    url,
+    method: request.method,
+    headers: new Headers(request.headers),
+    body,
+    signal: init?.signal ?? (input instanceof Request ? input.signal : undefined),
+    redirect: init?.redirect ?? (input instanceof Request ? input.redirect : 'follow'),
+  };
+}
+
+async function readLimited(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  url: URL,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new BodyNotReplayableError(
+        `The request body is larger than ${maxBytes} bytes, so it cannot be replayed after paying; nothing was paid. Raise maxReplayBodyBytes or send a smaller body.`,
+        { url: url.href, paid: false },
+      );
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/** A fresh Request for one attempt, optionally with an Authorization credential. */
+export function requestFromSnapshot(
+  snapshot: RequestSnapshot,
+  url: URL,
+  authorization?: string,
+): Request {
+  const headers = new Headers(snapshot.headers);
+  if (authorization) headers.set('authorization', authorization);
+  else if (url.origin !== snapshot.url.origin) headers.delete('authorization');
+  return new Request(url, {
+    method: snapshot.method,
+    headers,
+    body: snapshot.body,
+    signal: snapshot.signal,
+    // Redirects are followed by the paid fetch itself, so a token never crosses one.
+    redirect: 'manual',
+  });
+}
