@@ -53,3 +53,12 @@ export {
   type Reservation,
   type ReserveRequest,
 } from './budget.js';
+export { type PaidInvoice, type PayInvoiceOptions, payInvoice } from './pay-invoice.js';
+export { formatToolError } from './tool-error.js';
+export {
+  createL402Tools,
+  type L402ToolName,
+  type L402ToolSpec,
+  type L402ToolsOptions,
+  type ToolContext,
+} from './tool-specs.js';

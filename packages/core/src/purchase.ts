@@ -292,7 +292,7 @@ export async function resolvePending(
 }
 
 /** Reserves at every budget or at none. */
-function reserveAll(budgets: Budget[], request: Parameters<Budget['reserve']>[0]): Reservation[] {
+export function reserveAll(budgets: Budget[], request: Parameters<Budget['reserve']>[0]): Reservation[] {
   const reservations: Reservation[] = [];
   try {
     for (const budget of budgets) reservations.push(budget.reserve(request));
