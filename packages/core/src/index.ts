@@ -55,6 +55,7 @@ export {
 } from './budget.js';
 export { type PaidInvoice, type PayInvoiceOptions, payInvoice } from './pay-invoice.js';
 export { formatToolError } from './tool-error.js';
+export { isToolErrorText } from './tool-outcome.js';
 export {
   createL402Tools,
   type L402ToolName,
