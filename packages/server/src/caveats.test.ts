@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCaveats, mintCaveats } from './caveats.js';
+import { checkCaveats, mintCaveats, type RequestScope } from './caveats.js';
 import { resolveOptions } from './options.js';
 
 const wallet = {
@@ -37,7 +37,7 @@ describe('mintCaveats', () => {
 });
 
 describe('checkCaveats', () => {
-  const check = (caveats: string[], requestScope = scope) =>
+  const check = (caveats: string[], requestScope: RequestScope = scope) =>
     checkCaveats(caveats, 'research', requestScope, now);
 
   it('accepts the caveats the paywall mints for the same request', () => {

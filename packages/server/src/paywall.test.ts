@@ -1,0 +1,429 @@
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  addCaveats,
+  decodeBase64,
+  decodeInvoice,
+  decodeMacaroon,
+  encodeBase64,
+  formatCredential,
+  mintMacaroon,
+  parseChallenges,
+} from '@l402kit/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PaidIncomingMessage, Paywall, PaywallOptions } from './index.js';
+import { createFixture, listen, payChallenge } from './test-helpers.js';
+
+const servers: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+/** A plain `http.createServer` app behind the middleware; the inner handler echoes what it got. */
+async function serve(paywall: Paywall) {
+  const middleware = paywall.nodeMiddleware();
+  const inner = async (request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    response.setHeader('Content-Type', 'application/json');
+    response.end(
+      JSON.stringify({
+        method: request.method,
+        path: request.url,
+        body: Buffer.concat(chunks).toString('utf8'),
+        paymentHash: (request as PaidIncomingMessage).l402?.paymentHash ?? null,
+      }),
+    );
+  };
+  const server = await listen((request, response) =>
+    middleware(request, response, (error) => {
+      if (error === undefined) return void inner(request, response);
+      response.statusCode = 500;
+      response.end();
+    }),
+  );
+  servers.push(server);
+  return server;
+}
+
+async function setup(options: Partial<PaywallOptions> = {}) {
+  const fixture = createFixture(options);
+  const server = await serve(fixture.paywall);
+  return { ...fixture, url: server.url };
+}
+
+/** Buys a token for `path` with `method`, and checks that it opens that resource. */
+async function buy(context: Awaited<ReturnType<typeof setup>>, path = '/search', method = 'GET') {
+  const challenged = await fetch(context.url + path, { method });
+  expect(challenged.status).toBe(402);
+  const paid = await payChallenge(context.buyer, challenged);
+  return paid;
+}
+
+/** A rejected credential gets a fresh 402: status, a readable challenge, a new invoice. */
+async function expectFreshChallenge(response: Response, previousInvoice: string) {
+  expect(response.status).toBe(402);
+  const challenges = parseChallenges(response.headers.get('www-authenticate') ?? '');
+  expect(challenges.map((challenge) => challenge.scheme)).toEqual(['LSAT', 'L402']);
+  expect(challenges[1]!.invoice).not.toBe(previousInvoice);
+  expect(await response.json()).toMatchObject({ error: 'payment_required' });
+}
+
+describe('a request without a credential', () => {
+  it('gets a 402 with LSAT and L402 challenges our parser reads, and a JSON body', async () => {
+    const context = await setup({ price: 1_500n, description: 'One search' });
+    const response = await fetch(`${context.url}/search`);
+    expect(response.status).toBe(402);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({
+      error: 'payment_required',
+      price_sats: 2,
+      price_msat: '1500',
+      description: 'One search',
+      service: 'research',
+    });
+
+    const challenges = parseChallenges(response.headers.get('www-authenticate') ?? '');
+    expect(challenges.map((challenge) => challenge.scheme)).toEqual(['LSAT', 'L402']);
+    const [lsat, l402] = challenges;
+    expect(lsat!.macaroon).toBe(l402!.macaroon);
+    expect(lsat!.invoice).toBe(l402!.invoice);
+
+    const invoice = decodeInvoice(l402!.invoice);
+    expect(invoice.amountMsat).toBe(1_500n);
+    expect(invoice.network).toBe('regtest');
+    expect(invoice.payee).toBe(context.seller.publicKey);
+    expect(invoice.description).toBe('One search');
+    const macaroon = decodeMacaroon(l402!.macaroon);
+    expect(macaroon.identifier.version).toBe(0);
+    expect(macaroon.identifier.paymentHash).toBe(invoice.paymentHash);
+    expect(macaroon.identifier.tokenId).toMatch(/^[0-9a-f]{64}$/);
+    expect(macaroon.location).toBe('research');
+    expect(macaroon.caveats).toEqual(['services=research:0']);
+  });
+
+  it('sends the two challenges as two header lines, as aperture does', async () => {
+    const context = await setup();
+    const lines = await new Promise<string[]>((resolve, reject) => {
+      httpRequest(`${context.url}/search`, (response: IncomingMessage) => {
+        response.resume();
+        resolve(response.headersDistinct['www-authenticate'] ?? []);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^LSAT macaroon="[A-Za-z0-9+/=]+", invoice="lnbcrt[a-z0-9]+"$/);
+    expect(lines[1]).toMatch(/^L402 macaroon="[A-Za-z0-9+/=]+", invoice="lnbcrt[a-z0-9]+"$/);
+  });
+
+  it('offers only L402 when LSAT is turned off', async () => {
+    const context = await setup({ offerLsat: false });
+    const response = await fetch(`${context.url}/search`);
+    const challenges = parseChallenges(response.headers.get('www-authenticate') ?? '');
+    expect(challenges.map((challenge) => challenge.scheme)).toEqual(['L402']);
+  });
+
+  it('mints a new invoice and token id for every challenge', async () => {
+    const context = await setup();
+    const first = parseChallenges((await fetch(context.url)).headers.get('www-authenticate')!);
+    const second = parseChallenges((await fetch(context.url)).headers.get('www-authenticate')!);
+    expect(second[1]!.invoice).not.toBe(first[1]!.invoice);
+    expect(decodeMacaroon(second[1]!.macaroon).identifier.tokenId).not.toBe(
+      decodeMacaroon(first[1]!.macaroon).identifier.tokenId,
+    );
+  });
+});
+
+describe('a paid credential', () => {
+  it('opens the resource, and keeps opening it (tokens are reusable)', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await fetch(`${context.url}/search?q=1`, {
+        headers: { Authorization: paid.authorization },
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({
+        path: '/search?q=1',
+        paymentHash: paid.invoice.paymentHash,
+      });
+    }
+  });
+
+  it('is accepted under the legacy LSAT scheme', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    const authorization = formatCredential({
+      scheme: 'LSAT',
+      macaroon: paid.challenge.macaroon,
+      preimage: paid.preimage,
+    });
+    const response = await fetch(`${context.url}/search`, {
+      headers: { Authorization: authorization },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('lets a POST body through to the inner handler', async () => {
+    const context = await setup({ bindToMethod: true });
+    const paid = await buy(context, '/summarize', 'POST');
+    const response = await fetch(`${context.url}/summarize`, {
+      method: 'POST',
+      headers: { Authorization: paid.authorization, 'Content-Type': 'text/plain' },
+      body: 'a long article',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ method: 'POST', body: 'a long article' });
+  });
+
+  it('still works with an attenuated macaroon that keeps this service', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    const narrowed = addCaveats(paid.challenge.macaroon, ['services=research:0', 'note=mine']);
+    const response = await fetch(`${context.url}/search`, {
+      headers: { Authorization: formatCredential({ macaroon: narrowed, preimage: paid.preimage }) },
+    });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('a rejected credential gets a fresh 402', () => {
+  it('when the macaroon was signed with another root key', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    const forged = mintMacaroon({
+      rootKey: new Uint8Array(randomBytes(32)),
+      identifier: decodeMacaroon(paid.challenge.macaroon).identifier,
+      location: 'research',
+      caveats: ['services=research:0'],
+    });
+    const authorization = formatCredential({ macaroon: forged, preimage: paid.preimage });
+    const response = await fetch(`${context.url}/search`, {
+      headers: { Authorization: authorization },
+    });
+    await expectFreshChallenge(response, paid.challenge.invoice);
+    expect(
+      context.paywall.verifyCredential(authorization, { path: '/search', method: 'GET' }),
+    ).toEqual({
+      ok: false,
+      reason: 'invalid_signature',
+    });
+  });
+
+  it('when a caveat was changed', async () => {
+    const context = await setup({ bindToPath: true });
+    const paid = await buy(context, '/cheap');
+    const bytes = Buffer.from(decodeBase64(paid.challenge.macaroon));
+    const at = bytes.indexOf('research_path=/cheap');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('research_path=/dear!', at);
+    const tampered = encodeBase64(bytes);
+    expect(decodeMacaroon(tampered).caveats).toContain('research_path=/dear!');
+    const authorization = formatCredential({ macaroon: tampered, preimage: paid.preimage });
+    const response = await fetch(`${context.url}/dear!`, {
+      headers: { Authorization: authorization },
+    });
+    await expectFreshChallenge(response, paid.challenge.invoice);
+    expect(
+      context.paywall.verifyCredential(authorization, { path: '/dear!', method: 'GET' }),
+    ).toEqual({
+      ok: false,
+      reason: 'invalid_signature',
+    });
+  });
+
+  it('when the signature was changed', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    const bytes = Buffer.from(decodeBase64(paid.challenge.macaroon));
+    const signature = Buffer.from(decodeMacaroon(paid.challenge.macaroon).signature, 'hex');
+    const at = bytes.indexOf(signature);
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 31] = bytes[at + 31]! ^ 1;
+    const authorization = formatCredential({
+      macaroon: encodeBase64(bytes),
+      preimage: paid.preimage,
+    });
+    const response = await fetch(`${context.url}/search`, {
+      headers: { Authorization: authorization },
+    });
+    await expectFreshChallenge(response, paid.challenge.invoice);
+  });
+
+  it('when the token has expired', async () => {
+    let now = new Date('2030-01-01T00:00:00Z');
+    const context = await setup({ validForSeconds: 60, now: () => now });
+    const paid = await buy(context);
+    const caveats = decodeMacaroon(paid.challenge.macaroon).caveats;
+    expect(caveats).toContain(`research_valid_until=${now.getTime() / 1000 + 60}`);
+    const send = () =>
+      fetch(`${context.url}/search`, { headers: { Authorization: paid.authorization } });
+
+    now = new Date(now.getTime() + 60_000);
+    expect((await send()).status).toBe(200);
+    now = new Date(now.getTime() + 1_000);
+    await expectFreshChallenge(await send(), paid.challenge.invoice);
+    expect(context.paywall.verifyCredential(paid.authorization)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+  });
+
+  it('when the token was bought for another service under the same root key', async () => {
+    const context = await setup();
+    const other = createFixture({ rootKey: context.rootKey, serviceName: 'weather' });
+    const otherServer = await serve(other.paywall);
+    servers.push(otherServer);
+    const otherChallenge = await fetch(`${otherServer.url}/search`);
+    const paid = await payChallenge(other.buyer, otherChallenge);
+    expect(
+      (await fetch(`${otherServer.url}/search`, { headers: { Authorization: paid.authorization } }))
+        .status,
+    ).toBe(200);
+
+    const response = await fetch(`${context.url}/search`, {
+      headers: { Authorization: paid.authorization },
+    });
+    await expectFreshChallenge(response, paid.challenge.invoice);
+    expect(context.paywall.verifyCredential(paid.authorization)).toEqual({
+      ok: false,
+      reason: 'wrong_service',
+    });
+  });
+
+  it('when an attenuation narrows the services to another one', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    const narrowed = addCaveats(paid.challenge.macaroon, ['services=weather:0']);
+    const authorization = formatCredential({ macaroon: narrowed, preimage: paid.preimage });
+    const response = await fetch(`${context.url}/search`, {
+      headers: { Authorization: authorization },
+    });
+    await expectFreshChallenge(response, paid.challenge.invoice);
+  });
+
+  it('when the path differs from the one paid for', async () => {
+    const context = await setup({ bindToPath: true });
+    const paid = await buy(context, '/articles/1');
+    const open = (path: string) =>
+      fetch(context.url + path, { headers: { Authorization: paid.authorization } });
+    expect((await open('/articles/1?page=2')).status).toBe(200);
+    await expectFreshChallenge(await open('/articles/2'), paid.challenge.invoice);
+    await expectFreshChallenge(await open('/articles/1/'), paid.challenge.invoice);
+    const request = new Request(`${context.url}/articles/2`, {
+      headers: { Authorization: paid.authorization },
+    });
+    expect(context.paywall.verifyCredential(request)).toEqual({ ok: false, reason: 'wrong_path' });
+  });
+
+  it('when the method differs from the one paid for', async () => {
+    const context = await setup({ bindToMethod: true });
+    const paid = await buy(context, '/search', 'GET');
+    const response = await fetch(`${context.url}/search`, {
+      method: 'DELETE',
+      headers: { Authorization: paid.authorization },
+    });
+    await expectFreshChallenge(response, paid.challenge.invoice);
+    expect(
+      context.paywall.verifyCredential(paid.authorization, { path: '/search', method: 'DELETE' }),
+    ).toEqual({ ok: false, reason: 'wrong_method' });
+  });
+
+  it('when the preimage is wrong, or belongs to another paid token', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    const second = await buy(context);
+    for (const preimage of [randomBytes(32).toString('hex'), second.preimage]) {
+      const authorization = formatCredential({ macaroon: paid.challenge.macaroon, preimage });
+      const response = await fetch(`${context.url}/search`, {
+        headers: { Authorization: authorization },
+      });
+      await expectFreshChallenge(response, paid.challenge.invoice);
+      expect(
+        context.paywall.verifyCredential(authorization, { path: '/search', method: 'GET' }),
+      ).toEqual({ ok: false, reason: 'preimage_mismatch' });
+    }
+  });
+
+  it('when the header is not an L402 credential at all', async () => {
+    const context = await setup();
+    for (const authorization of ['Basic dXNlcjpwYXNz', 'L402 nonsense', 'L402 AgE:zz']) {
+      const response = await fetch(`${context.url}/search`, {
+        headers: { Authorization: authorization },
+      });
+      expect(response.status).toBe(402);
+    }
+  });
+});
+
+describe('pricing', () => {
+  it('hands the request to the price function, body included for a POST', async () => {
+    const seen: string[] = [];
+    const context = await setup({
+      price: async (request) => {
+        const { words } = (await request.json()) as { words: number };
+        seen.push(
+          `${request.method} ${new URL(request.url).pathname} ${request.headers.get('x-plan')}`,
+        );
+        return BigInt(words) * 100n;
+      },
+    });
+    const response = await fetch(`${context.url}/translate`, {
+      method: 'POST',
+      headers: { 'x-plan': 'basic', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ words: 42 }),
+    });
+    expect(response.status).toBe(402);
+    expect(await response.clone().json()).toMatchObject({ price_msat: '4200', price_sats: 5 });
+    expect(seen).toEqual(['POST /translate basic']);
+
+    const paid = await payChallenge(context.buyer, response);
+    expect(paid.invoice.amountMsat).toBe(4_200n);
+    const granted = await fetch(`${context.url}/translate`, {
+      method: 'POST',
+      headers: { Authorization: paid.authorization },
+      body: JSON.stringify({ words: 42 }),
+    });
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toMatchObject({ body: '{"words":42}' });
+    // A valid credential needs no price: the function is not asked again.
+    expect(seen).toHaveLength(1);
+  });
+
+  it('lets a request with price 0 through without a token', async () => {
+    const context = await setup({
+      price: (request) => (new URL(request.url).pathname === '/free' ? 0 : 5),
+    });
+    const free = await fetch(`${context.url}/free`);
+    expect(free.status).toBe(200);
+    expect(await free.json()).toMatchObject({ paymentHash: null });
+    expect((await fetch(`${context.url}/paid`)).status).toBe(402);
+  });
+
+  it('answers 503 without details when the wallet cannot create an invoice', async () => {
+    const errors: unknown[] = [];
+    const context = await setup({ onError: (error) => errors.push(error) });
+    context.seller.wallet.createInvoice = async () => {
+      throw new Error('node offline at 10.0.0.5 with key secret');
+    };
+    const response = await fetch(`${context.url}/search`);
+    expect(response.status).toBe(503);
+    expect(await response.text()).toBe('{"error":"invoice_unavailable"}');
+    expect(errors).toHaveLength(1);
+  });
+
+  it('answers 500 when the price function fails', async () => {
+    const errors: unknown[] = [];
+    const context = await setup({
+      price: () => {
+        throw new Error('pricing down');
+      },
+      onError: (error) => errors.push(error),
+    });
+    const response = await fetch(`${context.url}/search`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: 'price_unavailable' });
+    expect(errors).toHaveLength(1);
+  });
+});
