@@ -176,6 +176,11 @@ export class TokenStoreError extends L402Error {
   override readonly code = 'TOKEN_STORE';
 }
 
+/** A run context carries something that is not a budget where a run budget belongs; nothing was paid. */
+export class BudgetConfigError extends L402Error {
+  override readonly code = 'BUDGET_CONFIG';
+}
+
 export function isL402Error(error: unknown): error is L402Error {
   return error instanceof L402Error;
 }

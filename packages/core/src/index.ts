@@ -45,6 +45,11 @@ export {
 export type { PriceQuote } from './purchase.js';
 export { currentRunBudget, withBudget } from './run-budget.js';
 export {
+  RUN_BUDGET_KEY,
+  type RunBudgetContext,
+  runBudgetFromContext,
+} from './run-budget-key.js';
+export {
   type Budget,
   type BudgetOptions,
   type BudgetStatus,
