@@ -1,0 +1,152 @@
+import { decodeMacaroon } from '@l402kit/core';
+import express from 'express';
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import { l402Middleware, type PaidIncomingMessage, type PaidToken } from './index.js';
+import { createFixture, listen, payChallenge } from './test-helpers.js';
+
+const servers: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+describe('Express 5', () => {
+  it('charges a mounted route, binds the token to the full path, and keeps the JSON body', async () => {
+    const { paywall, buyer } = createFixture({ bindToPath: true, bindToMethod: true });
+    const app = express();
+    app.use('/api', paywall.nodeMiddleware());
+    app.post('/api/echo', express.json(), (request, response) => {
+      response.json({
+        body: request.body,
+        paymentHash: (request as PaidIncomingMessage).l402?.paymentHash,
+      });
+    });
+    const server = await listen(app);
+    servers.push(server);
+
+    const send = (authorization?: string) =>
+      fetch(`${server.url}/api/echo`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          ...(authorization === undefined ? {} : { Authorization: authorization }),
+        },
+        body: JSON.stringify({ question: 'why?' }),
+      });
+    const challenged = await send();
+    expect(challenged.status).toBe(402);
+    const paid = await payChallenge(buyer, challenged);
+    // Express strips the mount path from req.url; the caveat must still name the full path.
+    expect(decodeMacaroon(paid.challenge.macaroon).caveats).toEqual([
+      'services=research:0',
+      'research_path=/api/echo',
+      'research_method=POST',
+    ]);
+
+    const granted = await send(paid.authorization);
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toEqual({
+      body: { question: 'why?' },
+      paymentHash: paid.invoice.paymentHash,
+    });
+  });
+
+  it('answers a malformed credential with a 402 offering both schemes', async () => {
+    const { paywall } = createFixture();
+    const app = express();
+    app.use(paywall.nodeMiddleware());
+    app.get('/', (_request, response) => {
+      response.send('never');
+    });
+    const server = await listen(app);
+    servers.push(server);
+    const response = await fetch(server.url, { headers: { Authorization: 'L402 x:y' } });
+    expect(response.status).toBe(402);
+    expect(response.headers.get('www-authenticate')).toMatch(/^LSAT .*, L402 /);
+  });
+});
+
+describe('Hono', () => {
+  it('runs as middleware through app.fetch and hands the token to the handler', async () => {
+    const { paywall, buyer } = createFixture({ bindToMethod: true });
+    const app = new Hono<{ Variables: { l402: PaidToken | undefined } }>();
+    app.use('/paid/*', l402Middleware(paywall));
+    app.post('/paid/echo', async (context) =>
+      context.json({
+        body: await context.req.text(),
+        paymentHash: context.get('l402')?.paymentHash,
+      }),
+    );
+    app.get('/open', (context) => context.text('free'));
+
+    expect((await app.fetch(new Request('http://localhost/open'))).status).toBe(200);
+    const send = (authorization?: string) =>
+      app.fetch(
+        new Request('http://localhost/paid/echo', {
+          method: 'POST',
+          body: 'hello',
+          headers: authorization === undefined ? {} : { Authorization: authorization },
+        }),
+      );
+    const challenged = await send();
+    expect(challenged.status).toBe(402);
+    expect(await challenged.clone().json()).toMatchObject({
+      error: 'payment_required',
+      price_sats: 10,
+    });
+    const paid = await payChallenge(buyer, challenged);
+    const granted = await send(paid.authorization);
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toEqual({ body: 'hello', paymentHash: paid.invoice.paymentHash });
+
+    const wrongMethod = await app.fetch(
+      new Request('http://localhost/paid/echo', {
+        method: 'PUT',
+        headers: { Authorization: paid.authorization },
+      }),
+    );
+    expect(wrongMethod.status).toBe(402);
+  });
+
+  it('can wrap the whole app with the Fetch handler', async () => {
+    const { paywall, buyer } = createFixture();
+    const app = new Hono().get('/report', (context) => context.text('the report'));
+    const handler = paywall.handler((request) => app.fetch(request));
+    const challenged = await handler(new Request('http://localhost/report'));
+    expect(challenged.status).toBe(402);
+    const paid = await payChallenge(buyer, challenged);
+    const granted = await handler(
+      new Request('http://localhost/report', { headers: { Authorization: paid.authorization } }),
+    );
+    expect(await granted.text()).toBe('the report');
+  });
+});
+
+describe('the Fetch handler', () => {
+  it('gives the inner handler the request with its body and the token that paid', async () => {
+    const { paywall, buyer } = createFixture();
+    const handler = paywall.handler(async (request, { token }) =>
+      Response.json({ body: await request.text(), paymentHash: token?.paymentHash }),
+    );
+    const challenged = await handler(
+      new Request('http://localhost/x', { method: 'POST', body: 'a' }),
+    );
+    const paid = await payChallenge(buyer, challenged);
+    const granted = await handler(
+      new Request('http://localhost/x', {
+        method: 'POST',
+        body: 'payload',
+        headers: { Authorization: paid.authorization },
+      }),
+    );
+    expect(await granted.json()).toEqual({
+      body: 'payload',
+      paymentHash: paid.invoice.paymentHash,
+    });
+    const token = paywall.verifyCredential(paid.authorization);
+    expect(token).toMatchObject({
+      ok: true,
+      token: { scheme: 'L402', serviceName: 'research', paymentHash: paid.invoice.paymentHash },
+    });
+  });
+});
