@@ -13,7 +13,7 @@ const now = new Date('2030-01-01T00:00:00Z');
 const nowSeconds = now.getTime() / 1000;
 
 describe('mintCaveats', () => {
-  it('writes services first, then capabilities, expiry, path and method', () => {
+  it('writes services, capabilities, path, method, then expiry (aperture order)', () => {
     const options = resolveOptions({
       ...base,
       tier: 2,
@@ -25,9 +25,9 @@ describe('mintCaveats', () => {
     expect(mintCaveats(options, { path: '/search', method: 'post' }, now)).toEqual([
       'services=research:2',
       'research_capabilities=read,write',
-      `research_valid_until=${nowSeconds + 60}`,
       'research_path=/search',
       'research_method=POST',
+      `research_valid_until=${nowSeconds + 60}`,
     ]);
   });
 
@@ -61,8 +61,8 @@ describe('checkCaveats', () => {
 
   it('refuses a token after its valid_until, including an unreadable one', () => {
     const services = 'services=research:0';
-    expect(check([services, `research_valid_until=${nowSeconds}`])).toBeUndefined();
-    expect(check([services, `research_valid_until=${nowSeconds - 1}`])).toBe('expired');
+    expect(check([services, `research_valid_until=${nowSeconds + 1}`])).toBeUndefined();
+    expect(check([services, `research_valid_until=${nowSeconds}`])).toBe('expired');
     // A later caveat may only narrow: the earliest expiry wins.
     expect(
       check([services, `research_valid_until=${nowSeconds + 60}`, `research_valid_until=1`]),

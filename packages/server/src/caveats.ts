@@ -34,19 +34,19 @@ export function caveatKeys(serviceName: string) {
   };
 }
 
-/** The first-party caveats a new token for this request carries, in aperture's order. */
+/** The caveats of a new token, in aperture's order: services, capabilities, constraints, timeout. */
 export function mintCaveats(options: ResolvedOptions, scope: RequestScope, now: Date): string[] {
   const keys = caveatKeys(options.serviceName);
   const caveats = [`${keys.services}=${options.serviceName}:${options.tier}`];
   if (options.capabilities.length > 0) {
     caveats.push(`${keys.capabilities}=${options.capabilities.join(',')}`);
   }
+  if (options.bindToPath) caveats.push(`${keys.path}=${scope.path}`);
+  if (options.bindToMethod) caveats.push(`${keys.method}=${scope.method.toUpperCase()}`);
   if (options.validForSeconds !== undefined) {
     const validUntil = Math.floor(now.getTime() / 1000) + options.validForSeconds;
     caveats.push(`${keys.validUntil}=${validUntil}`);
   }
-  if (options.bindToPath) caveats.push(`${keys.path}=${scope.path}`);
-  if (options.bindToMethod) caveats.push(`${keys.method}=${scope.method.toUpperCase()}`);
   return caveats;
 }
 
@@ -69,8 +69,9 @@ export function checkCaveats(
     if (!names.includes(serviceName)) return 'wrong_service';
   }
   // Every `*_valid_until`, ours or not, and unreadable ones count as expired: fail closed.
+  // Valid strictly before the instant, as in aperture's timeout satisfier.
   const expiry = macaroonExpiry(caveats);
-  if (expiry !== undefined && now.getTime() > expiry.getTime()) return 'expired';
+  if (expiry !== undefined && now.getTime() >= expiry.getTime()) return 'expired';
   for (const path of caveatValues(caveats, keys.path)) {
     if (path !== scope.path) return 'wrong_path';
   }

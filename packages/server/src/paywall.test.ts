@@ -260,9 +260,9 @@ describe('a rejected credential gets a fresh 402', () => {
     const send = () =>
       fetch(`${context.url}/search`, { headers: { Authorization: paid.authorization } });
 
-    now = new Date(now.getTime() + 60_000);
+    now = new Date(now.getTime() + 59_999);
     expect((await send()).status).toBe(200);
-    now = new Date(now.getTime() + 1_000);
+    now = new Date(now.getTime() + 1);
     await expectFreshChallenge(await send(), paid.challenge.invoice);
     expect(context.paywall.verifyCredential(paid.authorization)).toEqual({
       ok: false,

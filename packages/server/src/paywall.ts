@@ -152,11 +152,16 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
         ? { ok: true, token: decision.token }
         : { ok: false, response: toFetchResponse(decision.reply) };
     },
-    verifyCredential(input, scope) {
-      if (input instanceof Request) {
-        return verify(input.headers.get('authorization'), { ...scopeOf(input), ...scope });
-      }
-      return verify(input, { path: scope?.path ?? '', method: scope?.method ?? '', ...scope });
+    verifyCredential(input, scope = {}) {
+      const isRequest = input instanceof Request;
+      // Without a request or a scope, tokens bound to a path or method cannot match.
+      const own = isRequest ? scopeOf(input) : { path: '', method: '' };
+      const header = isRequest ? input.headers.get('authorization') : input;
+      return verify(header, {
+        path: scope.path ?? own.path,
+        method: scope.method ?? own.method,
+        ...(scope.capability === undefined ? {} : { capability: scope.capability }),
+      });
     },
   };
   return paywall;
