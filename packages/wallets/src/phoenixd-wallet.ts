@@ -189,9 +189,15 @@ function outgoingStatus(body: unknown): PaymentStatus {
 function failedPayment(backend: HttpBackend, reason: string, stakes: PayStakes): L402Error {
   const message = `${backend.name}: payment failed (${backend.describe(reason)})`;
   const details = { paymentHash: stakes.paymentHash };
-  if (/insufficient|not ?enough/i.test(reason))
+  // A payment to this hash already running may still succeed.
+  if (/in ?progress/i.test(reason))
+    return unknownOutcome(backend, `phoenixd said: ${reason}`, stakes);
+  if (/insufficient|not ?enough/i.test(reason)) {
     return new InsufficientBalanceError(message, details);
-  if (/already ?paid/i.test(reason)) return new InvoiceAlreadyPaidError(message, details);
+  }
+  if (/already (?:been )?paid|alreadypaid/i.test(reason)) {
+    return new InvoiceAlreadyPaidError(message, details);
+  }
   if (/unreachable|no ?route/i.test(reason)) return new NoRouteError(message, details);
   return new PaymentFailedError(message, details);
 }
