@@ -1,1 +1,5 @@
-export {};
+export {
+  createL402LangChainTools,
+  type L402LangChainToolsOptions,
+} from './create-langchain-tools.js';
+export { L402Toolkit } from './l402-toolkit.js';
