@@ -1,6 +1,19 @@
 export {
+  DEFAULT_BUDGET_PER_SESSION_SATS,
+  DEFAULT_HTTP_PORT,
+  McpConfigError,
+  type McpServerConfig,
+  parseMcpConfig,
+} from './config.js';
+export {
   createL402McpServer,
   type L402McpServerOptions,
   MCP_SERVER_NAME,
   MCP_SERVER_VERSION,
 } from './create-server.js';
+export {
+  type McpHttpServer,
+  type McpHttpServerOptions,
+  startMcpHttpServer,
+} from './http-server.js';
+export { type RunMcpServerIo, type RunningMcpServer, runMcpServer } from './run-server.js';

@@ -1,0 +1,140 @@
+import { createBudget, createPaidFetch, type PaidFetchOptions, type Wallet } from '@l402kit/core';
+import { walletFromUrl } from '@l402kit/wallets';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { McpConfigError, type McpServerConfig, parseMcpConfig, USAGE } from './config.js';
+import { createL402McpServer } from './create-server.js';
+import { startMcpHttpServer } from './http-server.js';
+
+export interface RunMcpServerIo {
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+  /** Where logs go; never stdout, which carries the protocol. */
+  stderr?: { write(text: string): unknown };
+}
+
+export interface RunningMcpServer {
+  /** The Streamable HTTP endpoint, when serving HTTP. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs the l402kit MCP server as configured by flags and environment variables (see
+ * `l402kit-mcp --help`): over stdio, or Streamable HTTP with `--http`. Resolves once it is
+ * serving. Configuration errors throw `McpConfigError` or `WalletConfigError`.
+ */
+export async function runMcpServer(
+  argv: readonly string[] = process.argv.slice(2),
+  env: Record<string, string | undefined> = process.env,
+  io: RunMcpServerIo = {},
+): Promise<RunningMcpServer> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const config = parseMcpConfig(argv, env);
+  if (config.help) {
+    stdout.write(USAGE);
+    return { close: async () => {} };
+  }
+  const log = (message: string) => stderr.write(`l402kit-mcp: ${message}\n`);
+
+  const wallet = walletFromUrl(config.walletUrl);
+  const tokenStore =
+    config.tokenFile === undefined ? undefined : await openTokenStore(config.tokenFile);
+  const sharedBudget = createBudget({
+    name: 'all sessions',
+    ...(config.totalBudgetSats === undefined ? {} : { maxSats: config.totalBudgetSats }),
+    ...(config.maxSatsPerRequest === undefined
+      ? {}
+      : { maxSatsPerRequest: config.maxSatsPerRequest }),
+  });
+  const paidFetch = createPaidFetch({
+    wallet,
+    budget: sharedBudget,
+    ...(tokenStore === undefined ? {} : { tokenStore }),
+    policy: {
+      allowPrivateNetwork: config.allowPrivateNetwork,
+      ...(config.allowedHosts === undefined ? {} : { allowedHosts: config.allowedHosts }),
+      ...(config.maxSatsPerRequest === undefined
+        ? {}
+        : { maxSatsPerRequest: config.maxSatsPerRequest }),
+    },
+  });
+  let sessionNumber = 0;
+  const createSessionServer = () =>
+    createL402McpServer({
+      paidFetch,
+      budgetPerSessionSats: config.budgetPerSessionSats,
+      sessionName: `session ${++sessionNumber}`,
+      enablePayInvoice: config.enablePayInvoice,
+      enableCreateInvoice: config.enableCreateInvoice,
+    });
+  log(describeConfig(config, wallet));
+
+  if (config.http) {
+    const http = await startMcpHttpServer({
+      createSessionServer,
+      port: config.http.port,
+      host: config.http.host,
+      ...(config.http.authToken === undefined ? {} : { authToken: config.http.authToken }),
+    });
+    if (config.http.authToken === undefined && !isLoopback(config.http.host)) {
+      log(
+        `warning: listening on ${config.http.host} without --auth-token; anyone who reaches it can spend the budget`,
+      );
+    }
+    log(`serving MCP over Streamable HTTP at ${http.url}`);
+    return {
+      url: http.url,
+      async close() {
+        await http.close();
+        await wallet.close?.();
+      },
+    };
+  }
+
+  const server = createSessionServer();
+  const transport = new StdioServerTransport((io.stdin ?? process.stdin) as never, stdout as never);
+  await server.connect(transport);
+  log('serving MCP over stdio');
+  return {
+    async close() {
+      await server.close();
+      await wallet.close?.();
+    },
+  };
+}
+
+// Loaded only when asked for, so the server also runs with a core that has no file store.
+type TokenStore = NonNullable<PaidFetchOptions['tokenStore']>;
+
+async function openTokenStore(path: string): Promise<TokenStore> {
+  const core = (await import('@l402kit/core')) as Record<string, unknown>;
+  const FileTokenStore = core['FileTokenStore'] as (new (path: string) => TokenStore) | undefined;
+  if (FileTokenStore === undefined) {
+    throw new McpConfigError('token-file needs an @l402kit/core with FileTokenStore');
+  }
+  return new FileTokenStore(path);
+}
+
+function describeConfig(config: McpServerConfig, wallet: Wallet): string {
+  // Names the wallet kind only: the URL holds its secret.
+  const parts = [
+    `wallet ${wallet.name}`,
+    `budget ${config.budgetPerSessionSats} sats per session`,
+    config.totalBudgetSats === undefined
+      ? 'no total across sessions'
+      : `${config.totalBudgetSats} sats across sessions`,
+  ];
+  if (config.maxSatsPerRequest !== undefined)
+    parts.push(`at most ${config.maxSatsPerRequest} sats per request`);
+  if (config.allowedHosts !== undefined) parts.push(`hosts ${config.allowedHosts.join(', ')}`);
+  if (config.allowPrivateNetwork) parts.push('private network allowed');
+  if (config.tokenFile !== undefined) parts.push('tokens kept in a file');
+  if (config.enablePayInvoice) parts.push('pay_invoice on');
+  if (config.enableCreateInvoice) parts.push('create_invoice on');
+  return parts.join('; ');
+}
+
+function isLoopback(host: string): boolean {
+  return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
+}
