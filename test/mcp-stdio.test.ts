@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type LnbitsReproduction,
+  startLnbitsReproduction,
+} from '../packages/wallets/src/testing/lnbits-reproduction.js';
+import { type PaidApi, startPaidApi } from './support/paid-api.js';
+
+// The built binary, as `npx @l402kit/mcp` runs it.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const binary = `${root}packages/mcp/bin/l402kit-mcp.js`;
+const ADMIN_KEY = 'a1'.repeat(16);
+
+let api: PaidApi;
+let lnbits: LnbitsReproduction;
+
+beforeAll(async () => {
+  // tsc -b is incremental: quick when `pnpm test` built already, and it catches a stale dist.
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/mcp'],
+      {
+        cwd: root,
+      },
+    );
+  } catch (error) {
+    // A sibling package mid-edit may not type-check; an existing build still tests the binary.
+    if (!existsSync(`${root}packages/mcp/dist/bin.js`)) throw error;
+  }
+  // The spawned binary pays over real HTTP: an LNbits API backed by the payer node of the
+  // sandbox network that also backs the paywall.
+  api = await startPaidApi({ payerBalanceSats: 1_000, paywall: { price: 10 } });
+  lnbits = await startLnbitsReproduction({
+    wallet: api.payer.wallet,
+    adminKey: ADMIN_KEY,
+    invoiceKey: 'b2'.repeat(16),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await lnbits?.close();
+  await api?.close();
+});
+
+async function spawnServer(env: Record<string, string>) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [binary],
+    env,
+    stderr: 'pipe',
+  });
+  let logs = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    logs += chunk.toString('utf8');
+  });
+  const client = new Client({ name: 'stdio-test-agent', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, logs: () => logs };
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  return { text, isError: result.isError === true };
+}
+
+describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet over HTTP)', () => {
+  it('lists the tools, buys a resource within the session budget, refuses past it', async () => {
+    const walletUrl = `lnbits://${ADMIN_KEY}@${new URL(lnbits.url).host}?tls=false`;
+    const { client, logs } = await spawnServer({
+      L402KIT_WALLET: walletUrl,
+      L402KIT_BUDGET_SATS: '15',
+      L402KIT_ALLOW_PRIVATE_NETWORK: '1',
+    });
+    try {
+      const names = (await client.listTools()).tools.map((tool) => tool.name);
+      expect(names).toEqual(
+        expect.arrayContaining(['l402_fetch', 'l402_quote', 'budget_status', 'wallet_balance']),
+      );
+      expect(names).not.toContain('pay_invoice');
+
+      const quote = await call(client, 'l402_quote', { url: `${api.url}/article` });
+      expect(quote.text).toContain('costs 10 sats');
+
+      const bought = await call(client, 'l402_fetch', { url: `${api.url}/article` });
+      expect(bought.isError).toBe(false);
+      expect(bought.text).toContain('"path":"/article"');
+      expect(bought.text).toContain('Paid 10 sats');
+      expect(api.merchant.balanceMsat).toBe(10_000n);
+      expect(api.delivered.get('/article')).toBe(1);
+      // The payment went out through the LNbits API, with its admin key.
+      const payments = lnbits.requests.filter(
+        (request) => request.method === 'POST' && request.path === '/api/v1/payments',
+      );
+      expect(payments).toHaveLength(1);
+      expect(payments[0]!.headers['x-api-key']).toBe(ADMIN_KEY);
+
+      const refused = await call(client, 'l402_fetch', { url: `${api.url}/second-article` });
+      expect(refused.isError).toBe(true);
+      expect(refused.text).toContain('BUDGET_EXCEEDED');
+      expect(api.merchant.balanceMsat).toBe(10_000n);
+      expect(api.delivered.has('/second-article')).toBe(false);
+    } finally {
+      await client.close();
+    }
+    expect(logs()).toContain('serving MCP over stdio');
+    expect(logs()).not.toContain(ADMIN_KEY);
+  });
+
+  it('refuses to start without a wallet, saying which variable to set', async () => {
+    const run = promisify(execFile)(process.execPath, [binary], {
+      env: { PATH: process.env.PATH },
+    });
+    const failure = await run.then(
+      () => undefined,
+      (error: { code: number; stderr: string; stdout: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('L402KIT_WALLET');
+    expect(failure?.stdout).toBe('');
+  });
+});
