@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   type CreatedInvoice,
   type CreateInvoiceRequest,
-  InsufficientBalanceError,
   InvoiceAlreadyPaidError,
   type L402Error,
   type Msat,
@@ -215,9 +214,6 @@ function refusedPayment(
   const message = `${backend.name}: pay failed (code ${Number.isNaN(code) ? 'none' : code}): ${said}`;
   if (answer.status === 401 || answer.status === 403 || RUNE_REFUSED_CODES.has(code)) {
     return new WalletUnauthorizedError(`${backend.name} refused the rune: ${said}`, details);
-  }
-  if (/insufficient|not enough funds/i.test(said) && (code === 205 || PAY_FAILED_CODES.has(code))) {
-    return new InsufficientBalanceError(message, details);
   }
   if (code === 201) return new InvoiceAlreadyPaidError(message, details);
   if (code === 205) return new NoRouteError(message, details);
