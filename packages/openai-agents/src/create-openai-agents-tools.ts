@@ -1,0 +1,64 @@
+import {
+  BudgetConfigError,
+  createL402Tools,
+  formatToolError,
+  type L402ToolSpec,
+  type L402ToolsOptions,
+  type PaidFetch,
+  runBudgetFromContext,
+} from '@l402kit/core';
+import { type FunctionTool, tool } from '@openai/agents';
+
+/** A paid fetch, or the full options of `createL402Tools` (response size, opt-in tools). */
+export type L402OpenAIAgentsToolsOptions = PaidFetch | L402ToolsOptions;
+
+// The SDK's shape of a non-strict JSON Schema (its own type is not exported).
+type Parameters = {
+  type: 'object';
+  properties: Record<string, unknown>;
+  required: string[];
+  additionalProperties: true;
+};
+
+/**
+ * The l402kit tools as OpenAI Agents SDK function tools. The run budget comes from
+ * `run(agent, input, { context: { l402Budget } })` or from `withBudget(budget, ...)` around
+ * the run; the call's abort signal is honoured.
+ */
+export function createL402OpenAIAgentsTools(
+  options: L402OpenAIAgentsToolsOptions,
+): FunctionTool<unknown, Parameters, string>[] {
+  const specs = createL402Tools(typeof options === 'function' ? { paidFetch: options } : options);
+  return specs.map(toAgentsTool);
+}
+
+function toAgentsTool(spec: L402ToolSpec): FunctionTool<unknown, Parameters, string> {
+  // Non-strict: OpenAI's strict mode refuses open objects such as l402_fetch's `headers`, so
+  // the model gets the plain JSON Schema and the spec's zod schema checks the arguments here.
+  const { $schema: _, ...parameters } = spec.inputSchema.toJSONSchema();
+  return tool({
+    name: spec.name,
+    description: spec.description,
+    parameters: parameters as Parameters,
+    strict: false,
+    execute: async (input, runContext, details) => {
+      const parsed = spec.inputSchema.safeParse(input);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map(
+          (issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`,
+        );
+        return `${spec.name} failed: invalid arguments (${problems.join('; ')}). Nothing was paid.`;
+      }
+      return spec.execute(parsed.data, {
+        budget: runBudgetFromContext(runContext?.context),
+        signal: details?.signal,
+      });
+    },
+    // A misconfigured run budget is the developer's mistake: fail the run instead of telling
+    // the model. Anything else (none expected: execute reports failures as text) goes to it.
+    errorFunction: (_runContext, error) => {
+      if (error instanceof BudgetConfigError) throw error;
+      return formatToolError(spec.name, error);
+    },
+  });
+}
