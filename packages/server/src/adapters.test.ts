@@ -51,6 +51,25 @@ describe('Express 5', () => {
     });
   });
 
+  it('leaves the body to the body parser when the request is free', async () => {
+    const { paywall } = createFixture({
+      price: (request) => (new URL(request.url).pathname === '/free' ? 0 : 5),
+    });
+    const app = express();
+    app.use(paywall.nodeMiddleware());
+    app.post('/free', express.text({ limit: '1mb' }), (request, response) => {
+      response.json({ length: (request.body as string).length });
+    });
+    const server = await listen(app);
+    servers.push(server);
+    const response = await fetch(`${server.url}/free`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: 'x'.repeat(300_000),
+    });
+    expect(await response.json()).toEqual({ length: 300_000 });
+  });
+
   it('answers a malformed credential with a 402 offering both schemes', async () => {
     const { paywall } = createFixture();
     const app = express();
@@ -123,6 +142,20 @@ describe('Hono', () => {
 });
 
 describe('the Fetch handler', () => {
+  it('prices from a copy of the body, so a free request keeps its body', async () => {
+    const { paywall } = createFixture({
+      price: async (request) => ((await request.text()) === 'free please' ? 0 : 5),
+    });
+    const handler = paywall.handler(async (request) => new Response(await request.text()));
+    const free = await handler(
+      new Request('http://localhost/x', { method: 'POST', body: 'free please' }),
+    );
+    expect(free.status).toBe(200);
+    expect(await free.text()).toBe('free please');
+    const priced = await handler(new Request('http://localhost/x', { method: 'POST', body: 'no' }));
+    expect(priced.status).toBe(402);
+  });
+
   it('gives the inner handler the request with its body and the token that paid', async () => {
     const { paywall, buyer } = createFixture();
     const handler = paywall.handler(async (request, { token }) =>

@@ -52,10 +52,33 @@ function toFetchRequest(request: IncomingMessage, withBody: boolean): Request {
   }
   const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (withBody && method !== 'GET' && method !== 'HEAD' && !request.readableEnded) {
-    init.body = Readable.toWeb(request) as ReadableStream<Uint8Array>;
+    init.body = lazyBody(request);
     init.duplex = 'half';
   }
   return new Request(urlOf(request), init);
+}
+
+/**
+ * The Node body as a web stream that touches the Node stream only when read: a price function
+ * that ignores the body (or prices a request at 0) leaves it whole for the next handler.
+ */
+function lazyBody(request: IncomingMessage): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        reader ??= (Readable.toWeb(request) as ReadableStream<Uint8Array>).getReader();
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel(reason) {
+        await reader?.cancel(reason);
+      },
+    },
+    // No read-ahead: nothing is pulled before someone reads.
+    { highWaterMark: 0 },
+  );
 }
 
 function urlOf(request: IncomingMessage): URL {

@@ -401,6 +401,18 @@ describe('pricing', () => {
     expect((await fetch(`${context.url}/paid`)).status).toBe(402);
   });
 
+  it('leaves the body whole for the handler of a free request', async () => {
+    const context = await setup({
+      price: (request) => (new URL(request.url).pathname === '/free' ? 0 : 5),
+    });
+    const response = await fetch(`${context.url}/free`, {
+      method: 'POST',
+      body: 'x'.repeat(100_000),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { body: string }).body).toHaveLength(100_000);
+  });
+
   it('answers 503 without details when the wallet cannot create an invoice', async () => {
     const errors: unknown[] = [];
     const context = await setup({ onError: (error) => errors.push(error) });

@@ -131,7 +131,10 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
     const scope = scopeOf(request);
     const result = verify(request.headers.get('authorization'), scope);
     if (result.ok) return { allow: true, token: result.token };
-    return issue(scope, priceRequest === undefined ? request : priceRequest());
+    if (priceRequest !== undefined) return issue(scope, priceRequest());
+    // A free request (price 0) still reaches the handler, so the price function reads a copy.
+    const readsBody = typeof options.price === 'function' && request.body !== null;
+    return issue(scope, readsBody ? request.clone() : request);
   }
 
   const paywall: Paywall = {
