@@ -50,7 +50,7 @@ describe('paid research API', () => {
     await paidFetch(`${sandbox.api.url}/v1/search?q=bitcoin`);
     const [token] = await paidFetch.tokenStore.list();
     const article = await fetch(`${sandbox.api.url}/v1/articles/${articles[0]!.id}`, {
-      headers: { authorization: formatCredential(token!) },
+      headers: { authorization: formatCredential({ ...token!, preimage: token!.preimage! }) },
     });
     expect(article.status).toBe(402);
     // A different query reuses the search pass without paying again.

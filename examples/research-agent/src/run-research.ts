@@ -1,0 +1,198 @@
+import {
+  createBudget,
+  createPaidFetch,
+  type Msat,
+  type PaidFetchEvent,
+  satsToMsat,
+  type Wallet,
+  withBudget,
+} from '@l402kit/core';
+import { articles, datasets, startResearchApi } from '@l402kit/example-paid-research-api';
+import { createL402LangChainTools } from '@l402kit/langchain';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
+import { createAgent } from 'langchain';
+import { chooseModel } from './choose-model.js';
+import { createReceipt, type Receipt, type ReceiptLine } from './receipt.js';
+import { prepareResearchSetup } from './research-setup.js';
+
+export const DEFAULT_QUESTION =
+  'How do AI agents pay for APIs with L402, and how are their spending limits enforced?';
+
+export interface ResearchOptions {
+  question?: string;
+  /** The most this run may spend, routing fees included. */
+  budgetSats: number;
+  /** Default: a real model when OPENAI_API_KEY is set, otherwise the offline planner. */
+  model?: BaseChatModel;
+  /** Default: L402KIT_WALLET when set, otherwise a funded sandbox wallet. */
+  wallet?: Wallet;
+  /** Default: the example research API started in-process (needs a sandbox wallet). */
+  apiUrl?: string;
+  /** Balance of the sandbox wallet made when no wallet is configured; default 1,000 sats. */
+  sandboxBalanceSats?: number;
+  env?: Record<string, string | undefined>;
+  /** Each tool call, tool result and payment as it happens. */
+  onProgress?: (event: ResearchProgress) => void;
+}
+
+export type ResearchProgress =
+  | { type: 'thought'; text: string }
+  | { type: 'tool-call'; name: string; args: Record<string, unknown> }
+  | { type: 'tool-result'; name: string; text: string }
+  | { type: 'payment'; item: string; amountMsat: Msat; feeMsat: Msat };
+
+export interface ResearchResult {
+  question: string;
+  /** The model's final answer: findings with citations. */
+  report: string;
+  receipt: Receipt;
+  modelName: string;
+  walletName: string;
+  apiUrl: string;
+}
+
+/**
+ * One research run: a LangChain agent with the l402kit tools and a run budget, against the
+ * example research API. Every payment is charged to the run budget, which the agent cannot
+ * raise; the receipt is built from the payments l402kit made, not from what the model says.
+ */
+export async function runResearch(options: ResearchOptions): Promise<ResearchResult> {
+  const env = options.env ?? process.env;
+  const question = options.question ?? DEFAULT_QUESTION;
+  const setup = await prepareResearchSetup({
+    wallet: options.wallet,
+    apiUrl: options.apiUrl,
+    env,
+    sandboxBalanceSats: options.sandboxBalanceSats,
+    startApi: startResearchApi,
+  });
+  try {
+    const { wallet, apiUrl } = setup;
+    const progress = options.onProgress ?? (() => {});
+    const lines: ReceiptLine[] = [];
+    const onEvent = (event: PaidFetchEvent) => {
+      if (event.type !== 'payment') return;
+      const line: ReceiptLine = {
+        item: describePurchase(event.url),
+        url: event.url,
+        amountMsat: event.amountMsat,
+        feeMsat: event.feeMsat,
+        paymentHash: event.paymentHash,
+      };
+      lines.push(line);
+      progress({ type: 'payment', ...line });
+    };
+    const paidFetch = createPaidFetch({
+      wallet,
+      // The operator's cap per request; the run budget below is the run's total.
+      budget: createBudget({ name: 'agent', maxSatsPerRequest: 1_000 }),
+      policy: {
+        allowedHosts: [new URL(apiUrl).hostname],
+        allowPrivateNetwork: setup.local,
+        requireHttps: !setup.local,
+      },
+      onEvent,
+    });
+    const runBudget = createBudget({ name: 'research run', maxSats: options.budgetSats });
+    const model = options.model ?? (await chooseModel(env));
+    const agent = createAgent({
+      model,
+      tools: createL402LangChainTools(paidFetch),
+      systemPrompt: systemPrompt(apiUrl, options.budgetSats),
+    });
+
+    const balanceBefore = await balanceOf(wallet);
+    const messages: BaseMessage[] = [];
+    await withBudget(runBudget, async () => {
+      const stream = await agent.stream(
+        { messages: [{ role: 'user', content: question }] },
+        { streamMode: 'updates', recursionLimit: 40, context: { l402Budget: runBudget } },
+      );
+      for await (const update of stream) {
+        for (const message of messagesIn(update)) {
+          messages.push(message);
+          reportProgress(message, progress);
+        }
+      }
+    });
+    const balanceAfter = await balanceOf(wallet);
+
+    const final = messages.findLast(
+      (message) => AIMessage.isInstance(message) && (message.tool_calls?.length ?? 0) === 0,
+    );
+    const status = runBudget.status();
+    return {
+      question,
+      report: final === undefined ? '(the model gave no answer)' : textOf(final),
+      receipt: createReceipt(
+        lines,
+        { limitMsat: satsToMsat(options.budgetSats), remainingMsat: status.remainingMsat ?? 0n },
+        { before: balanceBefore, after: balanceAfter },
+      ),
+      modelName: model._llmType(),
+      walletName: wallet.name ?? 'wallet',
+      apiUrl,
+    };
+  } finally {
+    await setup.close();
+  }
+}
+
+function systemPrompt(apiUrl: string, budgetSats: number): string {
+  return [
+    'You are a research agent that buys its sources with Lightning payments (L402) under a strict budget.',
+    `Research API: ${apiUrl}`,
+    `- GET ${apiUrl}/v1/search?q=<words> costs 2 sats and lists articles and datasets with title, provider, quality (1-5), price in sats and url.`,
+    '- Every article or dataset url costs its listed price. Check exact prices with l402_quote (free) and what is left with budget_status.',
+    `Your budget for this run is ${budgetSats} sats, routing fees included; payments above it are refused.`,
+    'Buy only the sources you need, prefer the best value, and do not try to buy what costs more than what is left.',
+    'Then answer the question in a short report that cites the sources you bought as [1], [2] with title and provider.',
+  ].join('\n');
+}
+
+/** The messages in one `updates` chunk of the agent's stream, whatever the node is called. */
+function messagesIn(update: unknown): BaseMessage[] {
+  if (typeof update !== 'object' || update === null) return [];
+  return Object.values(update).flatMap((value) => {
+    const messages = (value as { messages?: unknown } | null)?.messages;
+    return Array.isArray(messages) ? (messages as BaseMessage[]) : [];
+  });
+}
+
+function reportProgress(message: BaseMessage, progress: (event: ResearchProgress) => void) {
+  if (AIMessage.isInstance(message)) {
+    const calls = message.tool_calls ?? [];
+    if (calls.length === 0) return;
+    const thought = textOf(message).trim();
+    if (thought) progress({ type: 'thought', text: thought });
+    for (const call of calls) progress({ type: 'tool-call', name: call.name, args: call.args });
+  } else if (ToolMessage.isInstance(message)) {
+    progress({ type: 'tool-result', name: message.name ?? 'tool', text: textOf(message) });
+  }
+}
+
+function textOf(message: BaseMessage): string {
+  if (typeof message.content === 'string') return message.content;
+  return message.content
+    .map((part) => (typeof part === 'object' && 'text' in part ? String(part.text) : ''))
+    .join('');
+}
+
+async function balanceOf(wallet: Wallet): Promise<Msat | undefined> {
+  try {
+    return (await wallet.getBalance?.())?.balanceMsat;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A readable name for what a URL on the research API sells. */
+function describePurchase(url: string): string {
+  const path = new URL(url).pathname;
+  if (path === '/v1/search') return 'Search pass';
+  const id = path.split('/').at(-1);
+  const document =
+    articles.find((article) => article.id === id) ?? datasets.find((each) => each.id === id);
+  return document === undefined ? path : `"${document.title}"`;
+}
