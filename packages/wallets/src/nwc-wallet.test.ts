@@ -13,7 +13,7 @@ import { createSandboxNetwork, type SandboxNode } from '@l402kit/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNwcWallet, type NwcWallet } from './nwc-wallet.js';
 import { startNostrRelay, type TestNostrRelay } from './testing/nostr-relay.js';
-import { startTestNwcService, type TestNwcService } from './testing/nwc-wallet-service.js';
+import { startTestNwcService } from './testing/nwc-wallet-service.js';
 
 // Real parts end to end: nostrmini relay on loopback, @getalby/sdk NWCWalletService answering
 // for a sandbox node, and l402kit's NWC wallet (the SDK's NWCClient) as the client.
