@@ -49,7 +49,7 @@ const settings = {
   help: { type: 'boolean', env: undefined },
 } as const;
 
-export const USAGE = `Usage: l402kit-mcp [options]
+export const MCP_SERVER_USAGE = `Usage: l402kit-mcp [options]
 
 An MCP server giving agents l402kit tools: fetch paid (L402) URLs within a hard budget.
 Speaks MCP over stdio, or Streamable HTTP with --http. Each MCP session has its own budget.

@@ -1,6 +1,7 @@
 export {
   DEFAULT_BUDGET_PER_SESSION_SATS,
   DEFAULT_HTTP_PORT,
+  MCP_SERVER_USAGE,
   McpConfigError,
   type McpServerConfig,
   parseMcpConfig,

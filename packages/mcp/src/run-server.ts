@@ -1,7 +1,12 @@
 import { createBudget, createPaidFetch, type PaidFetchOptions, type Wallet } from '@l402kit/core';
 import { walletFromUrl } from '@l402kit/wallets';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { McpConfigError, type McpServerConfig, parseMcpConfig, USAGE } from './config.js';
+import {
+  McpConfigError,
+  type McpServerConfig,
+  parseMcpConfig,
+  MCP_SERVER_USAGE,
+} from './config.js';
 import { createL402McpServer } from './create-server.js';
 import { startMcpHttpServer } from './http-server.js';
 
@@ -32,7 +37,7 @@ export async function runMcpServer(
   const stderr = io.stderr ?? process.stderr;
   const config = parseMcpConfig(argv, env);
   if (config.help) {
-    stdout.write(USAGE);
+    stdout.write(MCP_SERVER_USAGE);
     return { close: async () => {} };
   }
   const log = (message: string) => stderr.write(`l402kit-mcp: ${message}\n`);
