@@ -1,4 +1,4 @@
-import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Msat } from './amount.js';
 
@@ -47,14 +47,35 @@ export function createSpendLog(path: string, options: SpendLogOptions = {}): Spe
   let prepared = false;
 
   const write = async (line: string) => {
-    if (!prepared) {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const handle = await openForAppend();
+    try {
+      if (!prepared) {
+        await handle.chmod(0o600);
+        prepared = true;
+      }
+      // A crash (of any process) may have left a torn last line: start on a fresh one so
+      // this entry survives.
+      let text = line;
+      const { size } = await handle.stat();
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) text = `\n${line}`;
+      }
+      // O_APPEND: each line lands whole at the end even with other processes appending.
+      await handle.appendFile(text, 'utf8');
+    } finally {
+      await handle.close();
     }
-    // O_APPEND: each line lands whole at the end even with other processes appending.
-    await appendFile(path, line, { encoding: 'utf8', mode: 0o600, flag: 'a' });
-    if (!prepared) {
-      await chmod(path, 0o600);
-      prepared = true;
+  };
+
+  const openForAppend = async () => {
+    try {
+      return await open(path, 'a+', 0o600);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      return await open(path, 'a+', 0o600);
     }
   };
 
