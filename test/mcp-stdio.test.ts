@@ -6,10 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type LnbitsReproduction,
-  startLnbitsReproduction,
-} from '../packages/wallets/src/testing/lnbits-reproduction.js';
+import { type LnbitsReproduction, startLnbitsReproduction } from '@l402kit/wallets/testing';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
 
 // The built binary, as `npx @l402kit/mcp` runs it.
