@@ -42,7 +42,7 @@ export {
   type PaidResponse,
   type PaymentReceipt,
 } from './paid-fetch.js';
-export type { PriceQuote } from './purchase.js';
+export type { PendingResolution, PriceQuote, PurchaseEvent } from './purchase.js';
 export { currentRunBudget, withBudget } from './run-budget.js';
 export {
   RUN_BUDGET_KEY,

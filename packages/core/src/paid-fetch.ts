@@ -1,4 +1,4 @@
-import type { Msat } from './amount.js';
+import { type Msat, satsToMsat } from './amount.js';
 import type { Budget } from './budget.js';
 import { createBudget } from './budget.js';
 import {
@@ -10,17 +10,26 @@ import {
 import { DEFAULT_FEE_LIMIT, type FeeLimit } from './fee-limit.js';
 import { parseChallenges, selectChallenge } from './parse-challenge.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
-import { buyToken, type PurchaseContext, quoteChallenge, type PriceQuote } from './purchase.js';
+import {
+  buyToken,
+  credentialOf,
+  type PendingResolution,
+  type PriceQuote,
+  type PurchaseContext,
+  type PurchaseEvent,
+  quoteChallenge,
+  resolvePending,
+} from './purchase.js';
 import {
   DEFAULT_MAX_REPLAY_BODY_BYTES,
   type RequestSnapshot,
   requestFromSnapshot,
   snapshotRequest,
+  withoutBody,
 } from './request-snapshot.js';
 import { budgetsToCharge, currentRunBudget } from './run-budget.js';
 import { createSingleFlight } from './single-flight.js';
 import type { SpendLog } from './spend-log.js';
-import { formatCredential } from './credential.js';
 import {
   MemoryTokenStore,
   type StoredToken,
@@ -43,12 +52,14 @@ export interface PaidFetchOptions {
   feeLimit?: FeeLimit;
   /** How long the wallet may take before the payment counts as unknown. Default 60 s. */
   paymentTimeoutMs?: number;
-  /** Request bodies up to this size are buffered so they can be replayed after paying. */
+  /** Request bodies (streams included) up to this size are buffered so they can be replayed after paying. */
   maxReplayBodyBytes?: number;
   maxRedirects?: number;
   /** The underlying fetch. Default: globalThis.fetch. */
   fetch?: typeof globalThis.fetch;
+  /** Told about quotes, payments, reused tokens, refusals and errors; never given a secret. */
   onEvent?: (event: PaidFetchEvent) => void;
+  /** Append-only JSONL record of every payment attempt and its outcome. */
   spendLog?: SpendLog;
 }
 
@@ -61,10 +72,14 @@ export interface PaidRequestInit extends RequestInit {
 
 /** What a call paid. `paid` is true when this call made a new payment. */
 export interface PaymentReceipt {
+  /** Origin and path of the last request (no query). */
   url: string;
   paid: boolean;
+  /** A token bought earlier (or by a concurrent call) opened the resource. */
   usedCachedToken: boolean;
+  /** Invoice amount this call paid; 0 when it paid nothing. */
   amountMsat: Msat;
+  /** Routing fee this call paid. */
   feeMsat: Msat;
   paymentHash?: string;
 }
@@ -73,15 +88,21 @@ export type PaidResponse = Response & { readonly l402: PaymentReceipt };
 
 export type PaidFetchEvent =
   | { type: 'quote'; url: string; quote: PriceQuote }
-  | { type: 'payment'; url: string; amountMsat: Msat; feeMsat: Msat; paymentHash: string }
+  | PurchaseEvent
   | { type: 'token-reused'; url: string; paymentHash: string }
   | { type: 'denied'; url: string; error: L402Error }
   | { type: 'error'; url: string; error: L402Error };
 
 export interface PaidFetch {
   (input: RequestInfo | URL, init?: PaidRequestInit): Promise<PaidResponse>;
-  /** Asks for the price without paying: `undefined` price when the resource is free. */
+  /** Asks for the price without paying: `priceMsat` is absent when the resource asks for none. */
   quote(input: RequestInfo | URL, init?: RequestInit): Promise<PriceQuote>;
+  /**
+   * Asks the wallet about every payment the token store holds as pending (after a timeout or
+   * a crash): paid ones become usable tokens, failed ones are dropped (and their budget
+   * reservations released), the rest stay pending.
+   */
+  resolvePending(): Promise<PendingResolution[]>;
   readonly wallet: Wallet;
   readonly budget: Budget;
   readonly policy: Policy;
@@ -90,6 +111,11 @@ export interface PaidFetch {
 
 export const DEFAULT_PAYMENT_TIMEOUT_MS = 60_000;
 
+/**
+ * A fetch that pays L402 challenges: at most one payment per call, only within the policy
+ * and every budget, never twice for one resource (single flight, pending payments
+ * remembered), with the token sent only to the origin and scope it was bought for.
+ */
 export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
   const budget = options.budget ?? createBudget({ name: 'default', maxSatsPerRequest: 1_000 });
@@ -110,7 +136,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     }
   };
 
-  const context: Omit<PurchaseContext, 'budgets' | 'maxSats' | 'signal'> = {
+  const context: Omit<PurchaseContext, 'budgets' | 'maxMsat' | 'signal'> = {
     wallet: options.wallet,
     policy,
     tokenStore,
@@ -126,18 +152,62 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     try {
       return await baseFetch(request);
     } catch (cause) {
-      throw new RequestFailedError(`The request to ${url.origin} failed: ${describe(cause)}`, {
-        url: redactUrl(url),
-        cause,
-      });
+      throw new RequestFailedError(
+        `The request to ${url.origin} failed: ${describe(cause)}. Nothing was paid.`,
+        { url: redactUrl(url), cause },
+      );
     }
   }
 
-  /** One hop: uses a stored token if any, buys one on a 402, retries once. */
+  /** Pays for `url` once, shared with concurrent callers that need the same token. */
+  async function purchase(
+    snapshot: RequestSnapshot,
+    url: URL,
+    header: string,
+    rejected: StoredToken | undefined,
+    budgets: Budget[],
+    maxMsat: Msat | undefined,
+  ): Promise<{ token: StoredToken; boughtHere: boolean }> {
+    let boughtHere = false;
+    let ranHere = false;
+    const buy = async () => {
+      ranHere = true;
+      // Another call may have bought the token while this one waited for its 402.
+      const fresh = await tokenStore.find(url, snapshot.method);
+      if (fresh && fresh.macaroon !== rejected?.macaroon) return fresh;
+      const bought = await buyToken(
+        { ...context, budgets, maxMsat, signal: snapshot.signal },
+        url,
+        snapshot.method,
+        header,
+      );
+      boughtHere = bought.paid;
+      return bought.token;
+    };
+    const key = tokenKey(url, snapshot.method, scope);
+    const attempt = async () => {
+      const shared = purchases.run(key, buy);
+      // The caller that pays passes its signal to the wallet; the others only stop waiting.
+      return ranHere ? shared : untilAborted(shared, snapshot.signal, url);
+    };
+    try {
+      return { token: await attempt(), boughtHere };
+    } catch (error) {
+      // Refused under another caller's budget or cap: try once under our own.
+      if (ranHere || !(error instanceof L402Error) || error.paid !== false || !isRefusal(error)) {
+        throw error;
+      }
+      return { token: await attempt(), boughtHere };
+    }
+  }
+
+  /** One hop: uses a stored token if any, buys one on a 402 (unless this call paid already), retries once. */
   async function fetchOnce(
     snapshot: RequestSnapshot,
     url: URL,
     init: PaidRequestInit | undefined,
+    maxMsat: Msat | undefined,
+    paidSoFar: PaymentReceipt | undefined,
   ): Promise<{ response: Response; receipt: PaymentReceipt }> {
     await policy.checkUrl(url);
     const receipt: PaymentReceipt = {
@@ -148,7 +218,6 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       feeMsat: 0n,
     };
     const cached = await tokenStore.find(url, snapshot.method);
-    let rejectedToken: StoredToken | undefined;
     let response: Response;
     if (cached) {
       response = await send(requestFromSnapshot(snapshot, url, credentialOf(cached)), url);
@@ -160,7 +229,6 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
         };
       }
       // The server no longer accepts it (expired, revoked): drop it and buy once more.
-      rejectedToken = cached;
       await tokenStore.delete(cached.key);
     } else {
       response = await send(requestFromSnapshot(snapshot, url), url);
@@ -170,86 +238,50 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     // A 402 without an L402 challenge (x402, another scheme) is handed back untouched.
     if (!header || !selectChallenge(parseChallenges(header))) return { response, receipt };
     await response.body?.cancel();
+    if (paidSoFar?.paid) {
+      // Paid on an earlier hop of this call, and asked again after a redirect.
+      throw loopError(url, paidSoFar, paidSoFar.paymentHash);
+    }
 
     const budgets = budgetsToCharge(budget, currentRunBudget(), init?.budget);
-    let boughtNow = false;
-    const buy = async () => {
-      // Another call may have bought the token while this one waited for its 402.
-      const fresh = await tokenStore.find(url, snapshot.method);
-      if (fresh && fresh.macaroon !== rejectedToken?.macaroon) return fresh;
-      const bought = await buyToken(
-        { ...context, budgets, maxSats: init?.maxSats, signal: snapshot.signal },
-        url,
-        snapshot.method,
-        header,
-      );
-      boughtNow = true;
-      return bought;
+    const { token, boughtHere } = await purchase(snapshot, url, header, cached, budgets, maxMsat);
+    const paidAmount = boughtHere ? token.amountMsat + token.feeMsat : 0n;
+    const paidDetails = {
+      url: receipt.url,
+      amountMsat: paidAmount,
+      feeMsat: boughtHere ? token.feeMsat : 0n,
+      paymentHash: token.paymentHash,
     };
-    const key = tokenKey(url, snapshot.method, scope);
-    let token: StoredToken;
-    try {
-      token = await purchases.run(key, buy);
-    } catch (error) {
-      // A joined purchase refused under another caller's budget or cap: try under our own.
-      if (boughtNow || !(error instanceof L402Error) || error.paid !== false || !isRefusal(error)) {
-        throw error;
-      }
-      token = await purchases.run(key, buy);
-    }
 
     let paidResponse: Response;
     try {
       paidResponse = await send(requestFromSnapshot(snapshot, url, credentialOf(token)), url);
     } catch (error) {
       throw new PaidNotDeliveredError(
-        `Paid ${token.amountMsat} msat for ${url.origin}${url.pathname} but the retry failed; the token is kept, so trying again costs nothing.`,
-        {
-          url: receipt.url,
-          amountMsat: token.amountMsat + token.feeMsat,
-          feeMsat: token.feeMsat,
-          paymentHash: token.paymentHash,
-          cause: error,
-        },
+        `Paid for ${receipt.url} but the request with the token failed (${describe(error)}); the token is kept, so trying again costs nothing.`,
+        { ...paidDetails, cause: error },
       );
     }
     if (paidResponse.status === 402) {
       await paidResponse.body?.cancel();
       await tokenStore.delete(token.key);
-      const error = new PaymentLoopError(
-        `The server asked for payment again right after being paid for ${url.origin}${url.pathname}; l402kit does not pay twice for one request.`,
-        {
-          url: receipt.url,
-          paid: true,
-          amountMsat: token.amountMsat + token.feeMsat,
-          feeMsat: token.feeMsat,
-          paymentHash: token.paymentHash,
-        },
-      );
-      emit({ type: 'error', url: receipt.url, error });
-      throw error;
+      throw loopError(url, { ...receipt, paid: boughtHere, ...paidDetails }, token.paymentHash);
     }
     if (paidResponse.status >= 500) {
       await paidResponse.body?.cancel();
       throw new PaidNotDeliveredError(
-        `Paid for ${url.origin}${url.pathname} but the server answered ${paidResponse.status}; the token is kept, so trying again costs nothing.`,
-        {
-          url: receipt.url,
-          amountMsat: token.amountMsat + token.feeMsat,
-          feeMsat: token.feeMsat,
-          paymentHash: token.paymentHash,
-          status: paidResponse.status,
-        },
+        `Paid for ${receipt.url} but the server answered ${paidResponse.status}; the token is kept, so trying again costs nothing.`,
+        { ...paidDetails, status: paidResponse.status },
       );
     }
     return {
       response: paidResponse,
       receipt: {
         ...receipt,
-        paid: boughtNow,
-        usedCachedToken: !boughtNow,
-        amountMsat: boughtNow ? token.amountMsat : 0n,
-        feeMsat: boughtNow ? token.feeMsat : 0n,
+        paid: boughtHere,
+        usedCachedToken: !boughtHere,
+        amountMsat: boughtHere ? token.amountMsat : 0n,
+        feeMsat: boughtHere ? token.feeMsat : 0n,
         paymentHash: token.paymentHash,
       },
     };
@@ -257,62 +289,74 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
 
   const paidFetch = (async (input: RequestInfo | URL, init?: PaidRequestInit) => {
     let snapshot: RequestSnapshot | undefined;
+    let total: PaymentReceipt | undefined;
     try {
+      const maxMsat = init?.maxSats === undefined ? undefined : satsToMsat(init.maxSats);
       snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
       let url = snapshot.url;
-      let total: PaymentReceipt | undefined;
       for (let hop = 0; ; hop++) {
-        const { response, receipt } = await fetchOnce(snapshot, url, init);
+        const { response, receipt } = await fetchOnce(snapshot, url, init, maxMsat, total);
         total = mergeReceipts(total, receipt);
         const location = response.headers.get('location');
         if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
           return withReceipt(response, total);
         }
+        await response.body?.cancel();
         if (snapshot.redirect === 'error' || hop >= maxRedirects) {
           throw new RequestFailedError(
-            `Too many redirects or redirects not allowed for ${url.origin}`,
-            {
-              url: redactUrl(url),
-              paid: total.paid,
-              amountMsat: total.amountMsat + total.feeMsat,
-            },
+            `${snapshot.redirect === 'error' ? 'A redirect was not allowed' : 'Too many redirects'} for ${redactUrl(url)}.`,
+            { url: redactUrl(url), paid: total.paid, amountMsat: total.amountMsat + total.feeMsat },
           );
         }
-        await response.body?.cancel();
         const next = new URL(location, url);
         // 303, and 301/302 after POST, turn into a GET without body, as browsers do.
         if (
           response.status === 303 ||
           ((response.status === 301 || response.status === 302) && snapshot.method === 'POST')
         ) {
-          snapshot = { ...snapshot, method: 'GET', body: undefined };
+          snapshot = withoutBody(snapshot);
         }
         url = next;
       }
-    } catch (error) {
-      if (error instanceof L402Error) {
-        const type = error.paid === false && isRefusal(error) ? 'denied' : 'error';
-        emit({
-          type,
-          url: snapshot ? redactUrl(snapshot.url) : String(input),
-          error,
-        } as PaidFetchEvent);
-        throw error;
-      }
-      throw new RequestFailedError(`The request could not be made: ${describe(error)}`, {
-        cause: error,
-      });
+    } catch (caught) {
+      const error =
+        caught instanceof L402Error
+          ? caught
+          : new RequestFailedError(`The request could not be made: ${describe(caught)}`, {
+              url: snapshot ? redactUrl(snapshot.url) : undefined,
+              paid: total?.paid ?? false,
+              amountMsat: total ? total.amountMsat + total.feeMsat : 0n,
+              cause: caught,
+            });
+      const type = error.paid === false && isRefusal(error) ? 'denied' : 'error';
+      emit({ type, url: error.url ?? (snapshot ? redactUrl(snapshot.url) : ''), error });
+      throw error;
     }
   }) as PaidFetch;
 
   paidFetch.quote = async (input, init) => {
-    const snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
-    await policy.checkUrl(snapshot.url);
-    const response = await send(requestFromSnapshot(snapshot, snapshot.url), snapshot.url);
-    await response.body?.cancel();
-    const quote = quoteChallenge(snapshot.url, response);
-    if (quote.priceMsat !== undefined) emit({ type: 'quote', url: quote.url, quote });
-    return quote;
+    try {
+      const snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
+      await policy.checkUrl(snapshot.url);
+      const response = await send(requestFromSnapshot(snapshot, snapshot.url), snapshot.url);
+      await response.body?.cancel();
+      const quote = quoteChallenge(snapshot.url, response);
+      emit({ type: 'quote', url: quote.url, quote });
+      return quote;
+    } catch (error) {
+      if (error instanceof L402Error) throw error;
+      throw new RequestFailedError(`The quote could not be made: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  };
+  paidFetch.resolvePending = async () => {
+    const results: PendingResolution[] = [];
+    for (const token of await tokenStore.list()) {
+      if (token.state !== 'pending') continue;
+      results.push(await resolvePending(context, token));
+    }
+    return results;
   };
   Object.defineProperties(paidFetch, {
     wallet: { value: options.wallet },
@@ -323,12 +367,33 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   return paidFetch;
 }
 
-function credentialOf(token: StoredToken): string {
-  if (!token.preimage) throw new RangeError('a pending token has no preimage yet');
-  return formatCredential({
-    scheme: token.scheme,
-    macaroon: token.macaroon,
-    preimage: token.preimage,
+function loopError(url: URL, paid: PaymentReceipt, paymentHash: string | undefined) {
+  return new PaymentLoopError(
+    `The server asked for payment again for ${redactUrl(url)} after this request was paid; l402kit pays at most once per request.`,
+    {
+      url: redactUrl(url),
+      paid: paid.paid,
+      amountMsat: paid.amountMsat + paid.feeMsat,
+      feeMsat: paid.feeMsat,
+      paymentHash,
+    },
+  );
+}
+
+/** Waits for `promise` unless `signal` aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, url: URL) {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new RequestFailedError(`The request to ${redactUrl(url)} was aborted. Nothing was paid.`, {
+          url: redactUrl(url),
+          cause: signal.reason,
+        }),
+      );
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
@@ -342,6 +407,7 @@ function mergeReceipts(previous: PaymentReceipt | undefined, next: PaymentReceip
   return {
     ...next,
     paid: previous.paid || next.paid,
+    usedCachedToken: previous.usedCachedToken || next.usedCachedToken,
     amountMsat: previous.amountMsat + next.amountMsat,
     feeMsat: previous.feeMsat + next.feeMsat,
     paymentHash: next.paymentHash ?? previous.paymentHash,
@@ -361,6 +427,7 @@ const refusalCodes = new Set([
   'INVOICE_EXPIRED',
   'INVOICE_MISMATCH',
   'NETWORK_MISMATCH',
+  'BODY_NOT_REPLAYABLE',
 ]);
 
 function isRefusal(error: L402Error): boolean {
@@ -373,6 +440,7 @@ export function redactUrl(url: URL): string {
 }
 
 function describe(error: unknown): string {
+  if (error instanceof L402Error) return error.code;
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
     return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;

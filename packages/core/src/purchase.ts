@@ -1,6 +1,7 @@
-import { type Msat, msatToSats, satsToMsat } from './amount.js';
+import { type Msat, msatToSats } from './amount.js';
 import type { Budget, Reservation } from './budget.js';
 import { macaroonExpiry } from './caveats.js';
+import { formatCredential } from './credential.js';
 import {
   AmountlessInvoiceError,
   InvoiceExpiredError,
@@ -11,6 +12,7 @@ import {
   PaymentOutcomeUnknownError,
   PreimageMismatchError,
   PriceAboveCapError,
+  RequestFailedError,
 } from './errors.js';
 import { type FeeLimit, maxFeeFor } from './fee-limit.js';
 import { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from './invoice.js';
@@ -27,6 +29,12 @@ import type { SpendLog } from './spend-log.js';
 import { type StoredToken, type TokenScope, type TokenStore, tokenTarget } from './token-store.js';
 import type { Wallet } from './wallet.js';
 
+/** What a purchase reports to `onEvent`. Never a secret. */
+export type PurchaseEvent =
+  | { type: 'payment'; url: string; amountMsat: Msat; feeMsat: Msat; paymentHash: string }
+  | { type: 'payment-unknown'; url: string; amountMsat: Msat; paymentHash: string }
+  | { type: 'pending-resolved'; url: string; paymentHash: string; outcome: 'paid' | 'failed' };
+
 export interface PurchaseContext {
   wallet: Wallet;
   policy: Policy;
@@ -35,17 +43,12 @@ export interface PurchaseContext {
   feeLimit: FeeLimit;
   paymentTimeoutMs: number;
   spendLog: SpendLog | undefined;
-  emit: (event: {
-    type: 'payment';
-    url: string;
-    amountMsat: Msat;
-    feeMsat: Msat;
-    paymentHash: string;
-  }) => void;
+  emit: (event: PurchaseEvent) => void;
   /** Payments whose outcome was unknown in this process, by payment hash, to settle on lookup. */
   unresolved: Map<string, Reservation[]>;
   budgets: Budget[];
-  maxSats: number | undefined;
+  /** This call's own price cap (lower than the policy's, or it changes nothing). */
+  maxMsat: Msat | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -60,6 +63,15 @@ export interface PriceQuote {
   priceSats?: number;
   description?: string;
   invoiceExpiresAt?: Date;
+}
+
+/** What became of a payment recorded as pending. */
+export interface PendingResolution {
+  /** Origin and token scope, e.g. `https://api.example/v1/search`. */
+  url: string;
+  paymentHash: string;
+  amountMsat: Msat;
+  outcome: 'paid' | 'failed' | 'pending';
 }
 
 export interface ReadChallenge {
@@ -90,66 +102,89 @@ export function quoteChallenge(url: URL, response: Response): PriceQuote {
   if (invoice.amountMsat === undefined) {
     throw new AmountlessInvoiceError(
       `${url.host} sent an invoice without an amount; l402kit never pays those.`,
-      {
-        url: base.url,
-      },
+      { url: base.url, paymentHash: invoice.paymentHash },
     );
   }
   return {
     ...base,
     priceMsat: invoice.amountMsat,
     priceSats: msatToSats(invoice.amountMsat),
-    description: invoice.description,
+    ...(invoice.description === undefined ? {} : { description: invoice.description }),
     invoiceExpiresAt: invoice.expiresAt,
   };
+}
+
+// Stores hand out the same frozen token object on every find, so its credential is built once.
+const credentials = new WeakMap<StoredToken, string>();
+
+/** The `Authorization` value for a paid token. */
+export function credentialOf(token: StoredToken): string {
+  let credential = credentials.get(token);
+  if (credential === undefined) {
+    if (!token.preimage) throw new RangeError('a pending token has no preimage yet');
+    credential = formatCredential({
+      scheme: token.scheme,
+      macaroon: token.macaroon,
+      preimage: token.preimage,
+    });
+    credentials.set(token, credential);
+  }
+  return credential;
 }
 
 /**
  * Buys the token a 402 challenge offers: checks the invoice, asks the policy and every budget,
  * records the payment as pending, pays once, verifies the preimage and stores the token.
+ * `paid` is false when an earlier payment of unknown outcome turned out to have gone through.
  */
 export async function buyToken(
   context: PurchaseContext,
   url: URL,
   method: string,
   header: string,
-): Promise<StoredToken> {
+): Promise<{ token: StoredToken; paid: boolean }> {
   const target = tokenTarget(url, method, context.scope);
-  const key = target.key;
   const displayUrl = `${url.origin}${url.pathname}`;
 
   // An earlier payment for this resource may have an unknown outcome (timeout, crash).
-  const earlier = await context.tokenStore.get(key);
+  const earlier = await context.tokenStore.get(target.key);
   if (earlier?.state === 'pending') {
-    const resolved = await resolvePending(context, earlier);
-    if (resolved) return resolved;
+    const { resolution, token } = await settlePending(context, earlier);
+    if (token) return { token, paid: false };
+    if (resolution.outcome === 'pending') {
+      throw new PaymentOutcomeUnknownError(
+        `An earlier payment of ${msatToSats(earlier.amountMsat)} sats for ${displayUrl} has no known outcome yet; l402kit will not pay for it again until the wallet reports whether it went through.`,
+        { url: displayUrl, amountMsat: earlier.amountMsat, paymentHash: earlier.paymentHash },
+      );
+    }
   }
 
   const { challenge, invoice, macaroon } = readChallenge(header, displayUrl);
   const amountMsat = invoice.amountMsat;
+  const refusal = { url: displayUrl, paymentHash: invoice.paymentHash };
   if (amountMsat === undefined) {
     throw new AmountlessInvoiceError(
       `${url.host} sent an invoice without an amount; l402kit never pays those. Nothing was paid.`,
-      { url: displayUrl, paymentHash: invoice.paymentHash },
+      refusal,
     );
   }
   if (isInvoiceExpired(invoice)) {
     throw new InvoiceExpiredError(
       `The invoice from ${url.host} expired at ${invoice.expiresAt.toISOString()}. Nothing was paid.`,
-      { url: displayUrl, paymentHash: invoice.paymentHash },
+      refusal,
     );
   }
   if (context.wallet.network && context.wallet.network !== invoice.network) {
     throw new NetworkMismatchError(
       `The invoice from ${url.host} is for ${invoice.network} but the wallet pays on ${context.wallet.network}. Nothing was paid.`,
-      { url: displayUrl, paymentHash: invoice.paymentHash },
+      refusal,
     );
   }
   context.policy.checkPrice({ url: displayUrl, host: url.host, amountMsat });
-  if (context.maxSats !== undefined && amountMsat > satsToMsat(context.maxSats)) {
+  if (context.maxMsat !== undefined && amountMsat > context.maxMsat) {
     throw new PriceAboveCapError(
-      `${url.host} asks ${msatToSats(amountMsat)} sats, above this call's cap of ${context.maxSats} sats. Nothing was paid.`,
-      { url: displayUrl, paymentHash: invoice.paymentHash },
+      `${url.host} asks ${msatToSats(amountMsat)} sats, above this call's cap of ${msatToSats(context.maxMsat, 'exact')} sats. Nothing was paid.`,
+      refusal,
     );
   }
   const maxFeeMsat = maxFeeFor(amountMsat, context.feeLimit);
@@ -158,8 +193,9 @@ export async function buyToken(
     host: url.host,
     amountMsat,
     maxFeeMsat,
-    description: invoice.description,
+    ...(invoice.description === undefined ? {} : { description: invoice.description }),
   });
+  throwIfAborted(context.signal, displayUrl);
   const reservations = reserveAll(context.budgets, {
     amountMsat,
     maxFeeMsat,
@@ -168,22 +204,27 @@ export async function buyToken(
     url: displayUrl,
   });
 
+  const expiresAt = macaroonExpiry(macaroon.caveats)?.getTime();
   const pending: StoredToken = {
     ...target,
     scheme: challenge.scheme,
-    macaroon: macaroon.base64,
+    // As the server sent it: some servers compare the credential's macaroon byte for byte.
+    macaroon: challenge.macaroon,
     paymentHash: invoice.paymentHash,
     invoice: invoice.invoice,
     amountMsat,
     feeMsat: 0n,
     state: 'pending',
     createdAt: Date.now(),
-    expiresAt: macaroonExpiry(macaroon.caveats)?.getTime(),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
   };
   try {
+    // Recorded before paying, so that neither a timeout nor a crash can forget the payment.
     await context.tokenStore.put(pending);
+    throwIfAborted(context.signal, displayUrl);
   } catch (error) {
     for (const reservation of reservations) reservation.release();
+    await context.tokenStore.delete(target.key).catch(() => {});
     throw error;
   }
 
@@ -195,12 +236,12 @@ export async function buyToken(
       paymentHash: invoice.paymentHash,
       maxFeeMsat,
       timeoutMs: context.paymentTimeoutMs,
-      signal: context.signal,
+      ...(context.signal === undefined ? {} : { signal: context.signal }),
     });
   } catch (error) {
     if (error instanceof PaymentFailedError) {
       for (const reservation of reservations) reservation.release();
-      await context.tokenStore.delete(key);
+      await context.tokenStore.delete(target.key);
       await context.spendLog?.append(logEntry(displayUrl, pending, 0n, 'failed'));
       throw error;
     }
@@ -208,6 +249,12 @@ export async function buyToken(
     for (const reservation of reservations) reservation.markUnknown();
     context.unresolved.set(invoice.paymentHash, reservations);
     await context.spendLog?.append(logEntry(displayUrl, pending, 0n, 'unknown'));
+    context.emit({
+      type: 'payment-unknown',
+      url: displayUrl,
+      amountMsat,
+      paymentHash: invoice.paymentHash,
+    });
     throw new PaymentOutcomeUnknownError(
       `The wallet did not confirm the payment of ${msatToSats(amountMsat)} sats to ${url.host} (${describe(error)}). It stays counted as spent, and this resource will not be paid again until the wallet reports the outcome.`,
       {
@@ -221,7 +268,7 @@ export async function buyToken(
 
   for (const reservation of reservations) reservation.commit(result.feeMsat);
   if (!isPreimageFor(result.preimage, invoice.paymentHash)) {
-    await context.tokenStore.delete(key);
+    // The pending record stays: a later lookup may still find the real preimage.
     await context.spendLog?.append(
       logEntry(displayUrl, pending, result.feeMsat, 'preimage-mismatch'),
     );
@@ -241,7 +288,7 @@ export async function buyToken(
     feeMsat: result.feeMsat,
     state: 'paid',
   };
-  await context.tokenStore.put(token);
+  await storePaid(context, token);
   await context.spendLog?.append(logEntry(displayUrl, token, result.feeMsat, 'paid'));
   context.emit({
     type: 'payment',
@@ -250,22 +297,34 @@ export async function buyToken(
     feeMsat: result.feeMsat,
     paymentHash: invoice.paymentHash,
   });
-  return token;
+  return { token: await storedVersion(context.tokenStore, token), paid: true };
 }
 
-/**
- * Asks the wallet what became of a payment recorded as pending. Returns the paid token,
- * `undefined` when it surely failed (the record is dropped), or throws while it is unknown.
- */
+/** Asks the wallet what became of a payment recorded as pending, and records the answer. */
 export async function resolvePending(
-  context: Pick<PurchaseContext, 'wallet' | 'tokenStore' | 'unresolved'>,
+  context: Pick<PurchaseContext, 'wallet' | 'tokenStore' | 'unresolved' | 'spendLog' | 'emit'>,
   pending: StoredToken,
-): Promise<StoredToken | undefined> {
+): Promise<PendingResolution> {
+  return (await settlePending(context, pending)).resolution;
+}
+
+async function settlePending(
+  context: Pick<PurchaseContext, 'wallet' | 'tokenStore' | 'unresolved' | 'spendLog' | 'emit'>,
+  pending: StoredToken,
+): Promise<{ resolution: PendingResolution; token?: StoredToken }> {
+  const url = `${pending.origin}${pending.scope.replace(/^prefix:/, '')}`;
+  const resolution = (outcome: PendingResolution['outcome']): PendingResolution => ({
+    url,
+    paymentHash: pending.paymentHash,
+    amountMsat: pending.amountMsat,
+    outcome,
+  });
   const status = context.wallet.lookupPayment
     ? await context.wallet
         .lookupPayment(pending.paymentHash)
         .catch(() => ({ state: 'unknown' as const }))
     : { state: 'unknown' as const };
+  // Reservations exist only in the process that paid; after a restart the budget never held them.
   const reservations = context.unresolved.get(pending.paymentHash) ?? [];
   if (status.state === 'succeeded' && isPreimageFor(status.preimage, pending.paymentHash)) {
     for (const reservation of reservations) reservation.commit(status.feeMsat);
@@ -276,23 +335,56 @@ export async function resolvePending(
       feeMsat: status.feeMsat,
       state: 'paid',
     };
-    await context.tokenStore.put(token);
-    return token;
+    await storePaid(context, token);
+    await context.spendLog?.append(logEntry(url, token, status.feeMsat, 'resolved-paid'));
+    context.emit({
+      type: 'pending-resolved',
+      url,
+      paymentHash: pending.paymentHash,
+      outcome: 'paid',
+    });
+    return {
+      resolution: resolution('paid'),
+      token: await storedVersion(context.tokenStore, token),
+    };
   }
   if (status.state === 'failed') {
     for (const reservation of reservations) reservation.release();
     context.unresolved.delete(pending.paymentHash);
     await context.tokenStore.delete(pending.key);
-    return undefined;
+    await context.spendLog?.append(logEntry(url, pending, 0n, 'resolved-failed'));
+    context.emit({
+      type: 'pending-resolved',
+      url,
+      paymentHash: pending.paymentHash,
+      outcome: 'failed',
+    });
+    return { resolution: resolution('failed') };
   }
-  throw new PaymentOutcomeUnknownError(
-    `An earlier payment of ${msatToSats(pending.amountMsat)} sats for ${pending.origin} has no known outcome yet; l402kit will not pay for it again until the wallet reports whether it went through.`,
-    { url: pending.origin, amountMsat: pending.amountMsat, paymentHash: pending.paymentHash },
-  );
+  return { resolution: resolution('pending') };
+}
+
+/**
+ * Stores a paid token. If the store fails the money has still moved: the pending record
+ * left behind makes a later call resolve it through the wallet instead of paying again.
+ */
+async function storePaid(context: Pick<PurchaseContext, 'tokenStore'>, token: StoredToken) {
+  try {
+    await context.tokenStore.put(token);
+  } catch {}
+}
+
+/** The store's own (frozen, redacting) copy when it has one, so credentials are cached per token. */
+async function storedVersion(store: TokenStore, token: StoredToken): Promise<StoredToken> {
+  const stored = await store.get(token.key).catch(() => undefined);
+  return stored?.state === 'paid' && stored.paymentHash === token.paymentHash ? stored : token;
 }
 
 /** Reserves at every budget or at none. */
-export function reserveAll(budgets: Budget[], request: Parameters<Budget['reserve']>[0]): Reservation[] {
+export function reserveAll(
+  budgets: Budget[],
+  request: Parameters<Budget['reserve']>[0],
+): Reservation[] {
   const reservations: Reservation[] = [];
   try {
     for (const budget of budgets) reservations.push(budget.reserve(request));
@@ -301,6 +393,18 @@ export function reserveAll(budgets: Budget[], request: Parameters<Budget['reserv
     throw error;
   }
   return reservations;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, url: string): void {
+  if (signal?.aborted) {
+    throw new RequestFailedError(
+      `The request to ${url} was aborted before paying. Nothing was paid.`,
+      {
+        url,
+        cause: signal.reason,
+      },
+    );
+  }
 }
 
 function logEntry(url: string, token: StoredToken, feeMsat: Msat, outcome: string) {

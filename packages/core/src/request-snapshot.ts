@@ -31,11 +31,20 @@ export async function snapshotRequest(
   return {
     url,
     method: request.method,
-    headers: new Headers(request.headers),
+    headers: request.headers,
     body,
     signal: init?.signal ?? (input instanceof Request ? input.signal : undefined),
-    redirect: init?.redirect ?? (input instanceof Request ? input.redirect : 'follow'),
+    redirect: request.redirect,
   };
+}
+
+/** The snapshot as a redirect turns it into a GET: no body and no headers describing one. */
+export function withoutBody(snapshot: RequestSnapshot): RequestSnapshot {
+  const headers = new Headers(snapshot.headers);
+  for (const name of ['content-type', 'content-length', 'content-encoding', 'content-language']) {
+    headers.delete(name);
+  }
+  return { ...snapshot, method: 'GET', headers, body: undefined };
 }
 
 async function readLimited(
@@ -53,8 +62,8 @@ async function readLimited(
     if (size > maxBytes) {
       await reader.cancel();
       throw new BodyNotReplayableError(
-        `The request body is larger than ${maxBytes} bytes, so it cannot be replayed after paying; nothing was paid. Raise maxReplayBodyBytes or send a smaller body.`,
-        { url: url.href, paid: false },
+        `The request body is larger than ${maxBytes} bytes, so it could not be replayed after paying; nothing was sent or paid. Raise maxReplayBodyBytes or send a smaller body.`,
+        { url: `${url.origin}${url.pathname}`, paid: false },
       );
     }
     chunks.push(value);
@@ -74,14 +83,20 @@ export function requestFromSnapshot(
   url: URL,
   authorization?: string,
 ): Request {
-  const headers = new Headers(snapshot.headers);
-  if (authorization) headers.set('authorization', authorization);
-  else if (url.origin !== snapshot.url.origin) headers.delete('authorization');
+  let headers = snapshot.headers;
+  if (authorization !== undefined) {
+    headers = new Headers(headers);
+    headers.set('authorization', authorization);
+  } else if (url.origin !== snapshot.url.origin && headers.has('authorization')) {
+    // The caller's own credentials are for the first origin only, as browsers do.
+    headers = new Headers(headers);
+    headers.delete('authorization');
+  }
   return new Request(url, {
     method: snapshot.method,
     headers,
     body: snapshot.body,
-    signal: snapshot.signal,
+    signal: snapshot.signal ?? null,
     // Redirects are followed by the paid fetch itself, so a token never crosses one.
     redirect: 'manual',
   });
