@@ -1,1 +1,5 @@
-export {};
+export {
+  createL402MastraTools,
+  type L402MastraTool,
+  type L402MastraToolsOptions,
+} from './create-mastra-tools.js';
