@@ -56,8 +56,40 @@ export {
   createBudget,
   describeBudget,
   type Reservation,
+  type ReservationState,
   type ReserveRequest,
 } from './budget.js';
+export {
+  createPolicy,
+  type HostPattern,
+  isLoopbackHost,
+  isPrivateAddress,
+  type PaymentApprovalRequest,
+  type Policy,
+  type PolicyOptions,
+  type PriceCheck,
+} from './policy.js';
+export {
+  isTokenUsable,
+  MemoryTokenStore,
+  type RedactedToken,
+  redactToken,
+  type StoredToken,
+  scopeCovers,
+  type TokenScope,
+  type TokenStore,
+  tokenKey,
+  tokenScope,
+  tokenTarget,
+} from './token-store.js';
+export { FileTokenStore, type FileTokenStoreOptions } from './file-token-store.js';
+export { createSingleFlight, type SingleFlight } from './single-flight.js';
+export {
+  createSpendLog,
+  type SpendLog,
+  type SpendLogEntry,
+  type SpendLogOptions,
+} from './spend-log.js';
 export { type PaidInvoice, type PayInvoiceOptions, payInvoice } from './pay-invoice.js';
 export { formatToolError } from './tool-error.js';
 export { isToolErrorText } from './tool-outcome.js';
