@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { type Wallet, WalletConfigError } from '@l402kit/core';
+import {
+  type CreatedInvoice,
+  type CreateInvoiceRequest,
+  type Msat,
+  type PaymentStatus,
+  type Wallet,
+  WalletConfigError,
+} from '@l402kit/core';
 import { createSandboxWallet, type SandboxWalletSetup } from '@l402kit/sandbox';
 import { createClnWallet } from './cln-wallet.js';
 import { createLnbitsWallet } from './lnbits-wallet.js';
@@ -14,6 +21,10 @@ export interface WalletFromUrlOptions {
 
 /** A `sandbox:` wallet: the payer of a fresh in-process network, with the network at hand. */
 export interface SandboxUrlWallet extends Wallet {
+  getBalance(): Promise<{ balanceMsat: Msat }>;
+  createInvoice(request: CreateInvoiceRequest): Promise<CreatedInvoice>;
+  lookupPayment(paymentHash: string): Promise<PaymentStatus>;
+  close(): Promise<void>;
   /** The network, the funded payer and an empty merchant node, e.g. for a same-process paywall. */
   readonly sandbox: SandboxWalletSetup;
 }
