@@ -33,7 +33,7 @@ const locksHeldHere = new Set<string>();
 const VERSION = 1;
 
 interface Snapshot {
-  signature: string;
+  signature: FileSignature | undefined;
   index: TokenIndex;
 }
 
@@ -99,7 +99,7 @@ export class FileTokenStore implements TokenStore {
   }
 
   async #read(): Promise<TokenIndex> {
-    let signature: string;
+    let signature: FileSignature;
     try {
       // Synchronous on purpose: this runs before every cached-token request, and a stat
       // through the thread pool costs ten times more than the few microseconds it blocks.
@@ -108,7 +108,9 @@ export class FileTokenStore implements TokenStore {
       if (isCode(error, 'ENOENT')) return new TokenIndex();
       throw this.#failure('cannot read', error);
     }
-    if (this.#cache?.signature === signature) return this.#cache.index;
+    if (this.#cache !== undefined && sameSignature(this.#cache.signature, signature)) {
+      return this.#cache.index;
+    }
     const snapshot = await this.#load();
     this.#cache = snapshot;
     return snapshot.index;
@@ -120,7 +122,7 @@ export class FileTokenStore implements TokenStore {
     try {
       handle = await open(this.path, 'r');
     } catch (error) {
-      if (isCode(error, 'ENOENT')) return { signature: 'missing', index: new TokenIndex() };
+      if (isCode(error, 'ENOENT')) return { signature: undefined, index: new TokenIndex() };
       throw this.#failure('cannot read', error);
     }
     try {
@@ -437,13 +439,26 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function signatureOf(stats: {
+interface FileSignature {
   ino: bigint;
   size: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
-}): string {
-  return `${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+// A rename gives the file a new inode and timestamps, so any write by any process changes this.
+function signatureOf(stats: FileSignature): FileSignature {
+  return { ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs };
+}
+
+function sameSignature(a: FileSignature | undefined, b: FileSignature): boolean {
+  return (
+    a !== undefined &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
 }
 
 async function syncDirectory(path: string): Promise<void> {
