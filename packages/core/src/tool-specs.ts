@@ -78,6 +78,11 @@ const createInput = z.object({
   description: z.string().optional(),
 });
 
+// A spec typed for its own input, stored beside the others (parameters are contravariant).
+function defineTool<Shape extends z.ZodRawShape>(spec: L402ToolSpec<Shape>): L402ToolSpec {
+  return spec as unknown as L402ToolSpec;
+}
+
 /** The l402kit tools, ready for any agent framework through an adapter. */
 export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
   const { paidFetch } = options;
@@ -98,8 +103,8 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
   const remaining = (context?: ToolContext) =>
     describeBudget(runBudget(context) ?? paidFetch.budget);
 
-  const tools: L402ToolSpec<any>[] = [
-    {
+  const tools: L402ToolSpec[] = [
+    defineTool({
       name: 'l402_fetch',
       description:
         'Fetch a URL over HTTP. If the server asks for payment (HTTP 402 with an L402 Lightning invoice), pay it automatically within the budget and return the content. Reports what was paid and the budget left. Use l402_quote first to compare prices.',
@@ -133,8 +138,8 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           body,
         ].join('\n');
       }),
-    },
-    {
+    }),
+    defineTool({
       name: 'l402_quote',
       description:
         'Get the price of a URL without paying: returns the price in sats and the description from its L402 invoice, or says it is free. Use it to compare sources before buying.',
@@ -155,14 +160,14 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           .filter(Boolean)
           .join('\n');
       }),
-    },
-    {
+    }),
+    defineTool({
       name: 'budget_status',
       description: 'Show how much of the spending budget is left, spent and in flight.',
       inputSchema: noInput,
       execute: guarded('budget_status', async (_input, context) => remaining(context)),
-    },
-    {
+    }),
+    defineTool({
       name: 'wallet_balance',
       description:
         'Show the Lightning wallet balance (the budget, not the balance, limits what may be spent).',
@@ -172,8 +177,8 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
         const { balanceMsat } = await paidFetch.wallet.getBalance();
         return `Wallet balance: ${formatMsat(balanceMsat)}.`;
       }),
-    },
-    {
+    }),
+    defineTool({
       name: 'decode_invoice',
       description:
         'Decode a BOLT11 Lightning invoice: amount, description, expiry, network. Pays nothing.',
@@ -188,39 +193,43 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           `Payment hash: ${decoded.paymentHash}`,
         ].join('\n');
       }),
-    },
+    }),
   ];
   if (options.enablePayInvoice) {
-    tools.push({
-      name: 'pay_invoice',
-      description: 'Pay a BOLT11 Lightning invoice within the budget and spending policy.',
-      inputSchema: payInput,
-      execute: guarded<typeof payInput.shape>('pay_invoice', async (input, context) => {
-        const paid = await payInvoice(input.invoice, {
-          wallet: paidFetch.wallet,
-          policy: paidFetch.policy,
-          budgets: budgetsToCharge(paidFetch.budget, currentRunBudget(), context?.budget),
-          maxSats: input.maxSats,
-          signal: context?.signal,
-        });
-        return `Paid ${describeAmount(paid.amountMsat, paid.feeMsat)}. Payment hash: ${paid.paymentHash}.\n${remaining(context)}`;
+    tools.push(
+      defineTool({
+        name: 'pay_invoice',
+        description: 'Pay a BOLT11 Lightning invoice within the budget and spending policy.',
+        inputSchema: payInput,
+        execute: guarded<typeof payInput.shape>('pay_invoice', async (input, context) => {
+          const paid = await payInvoice(input.invoice, {
+            wallet: paidFetch.wallet,
+            policy: paidFetch.policy,
+            budgets: budgetsToCharge(paidFetch.budget, currentRunBudget(), context?.budget),
+            maxSats: input.maxSats,
+            signal: context?.signal,
+          });
+          return `Paid ${describeAmount(paid.amountMsat, paid.feeMsat)}. Payment hash: ${paid.paymentHash}.\n${remaining(context)}`;
+        }),
       }),
-    });
+    );
   }
   if (options.enableCreateInvoice) {
-    tools.push({
-      name: 'create_invoice',
-      description: 'Create a BOLT11 Lightning invoice to receive a payment.',
-      inputSchema: createInput,
-      execute: guarded<typeof createInput.shape>('create_invoice', async (input) => {
-        if (!paidFetch.wallet.createInvoice) return 'This wallet cannot create invoices.';
-        const created = await paidFetch.wallet.createInvoice({
-          amountMsat: satsToMsat(input.amountSats),
-          description: input.description,
-        });
-        return `Invoice: ${created.invoice}\nPayment hash: ${created.paymentHash}`;
+    tools.push(
+      defineTool({
+        name: 'create_invoice',
+        description: 'Create a BOLT11 Lightning invoice to receive a payment.',
+        inputSchema: createInput,
+        execute: guarded<typeof createInput.shape>('create_invoice', async (input) => {
+          if (!paidFetch.wallet.createInvoice) return 'This wallet cannot create invoices.';
+          const created = await paidFetch.wallet.createInvoice({
+            amountMsat: satsToMsat(input.amountSats),
+            description: input.description,
+          });
+          return `Invoice: ${created.invoice}\nPayment hash: ${created.paymentHash}`;
+        }),
       }),
-    });
+    );
   }
   return tools;
 }
