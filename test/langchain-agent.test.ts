@@ -149,6 +149,31 @@ describe('@l402kit/langchain with createAgent', () => {
     },
   );
 
+  it.each([
+    ['the stream context', 'context'],
+    ['withBudget', 'withBudget'],
+  ] as const)(
+    'agent.stream charges the run budget (%s), the stream read after the call returns',
+    async (_label, how) => {
+      api = await startPaidApi();
+      const { shared, tools } = setUp(api);
+      const agent = createAgent({ model: buyingModel(1), tools });
+      const run = shared.child({ name: 'stream run', maxSats: 50 });
+      const input = { messages: [new HumanMessage(`${api.url}/streamed`)] };
+
+      // As in a route handler: the call returns the stream, which the caller reads afterwards.
+      const stream =
+        how === 'context'
+          ? await agent.stream(input, { context: { l402Budget: run }, streamMode: 'values' })
+          : await withBudget(run, () => agent.stream(input, { streamMode: 'values' }));
+      let last: { messages: BaseMessage[] } | undefined;
+      for await (const state of stream) last = state;
+
+      expect(toolMessages(last!.messages)[0]?.text).toContain('"path":"/streamed"');
+      expect(run.status().spentMsat).toBe(10_000n);
+    },
+  );
+
   it('refuses a run context whose l402Budget is not a budget, paying nothing', async () => {
     api = await startPaidApi();
     const { tools } = setUp(api);
