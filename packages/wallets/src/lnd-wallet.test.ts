@@ -150,6 +150,34 @@ describe('LND REST wallet against a reproduction of the LND REST API', () => {
     expect((await wallet.lookupPayment(paymentHash)).state).toBe('succeeded');
   });
 
+  it('treats a caller abort after sending as unknown, and one before sending as nothing paid', async () => {
+    const { lnd, merchant, wallet } = await setup();
+    lnd.hangPayments = true;
+    const { invoice, paymentHash } = merchant.createInvoice({ amountSats: 5 });
+    const request = {
+      invoice,
+      paymentHash,
+      amountMsat: 5_000n,
+      maxFeeMsat: 5_000n,
+      timeoutMs: 10_000,
+    };
+    const controller = new AbortController();
+    const paying = wallet.payInvoice({ ...request, signal: controller.signal });
+    // Abort once LND has the request (the reproduction recorded it).
+    while (!lnd.requests.some((entry) => entry.path === '/v2/router/send')) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    controller.abort();
+    await expect(paying).rejects.toBeInstanceOf(PaymentOutcomeUnknownError);
+
+    const sent = lnd.requests.length;
+    const aborted = await wallet
+      .payInvoice({ ...request, signal: AbortSignal.abort() })
+      .catch((caught: unknown) => caught);
+    expect(aborted).toBeInstanceOf(PaymentFailedError);
+    expect(lnd.requests).toHaveLength(sent);
+  });
+
   it('says nothing was paid when the connection is refused before sending', async () => {
     const { lnd, merchant } = await setup();
     const url = lnd.url;
