@@ -1,1 +1,3 @@
-export {};
+export type { CliIo } from './cli-io.js';
+export { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+export { CLI_USAGE, runCli } from './run-cli.js';
