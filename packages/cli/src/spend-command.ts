@@ -58,20 +58,21 @@ export async function spendCommand(argv: string[], io: CliIo): Promise<number> {
     return EXIT_CODES.ok;
   }
   const style = styles(io.stdout, io.env);
+  const described = shown.some((entry) => entry.description !== undefined);
   const rows = shown.map((entry) => [
     entry.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     paidOutcomes.has(entry.outcome) ? entry.outcome : style.yellow(entry.outcome),
     formatMsat(entry.amountMsat),
     formatMsat(entry.feeMsat),
     entry.url,
-    entry.description ?? '',
+    ...(described ? [entry.description ?? ''] : []),
   ]);
   const paid = entries.filter((entry) => paidOutcomes.has(entry.outcome));
   const total = paid.reduce((sum, entry) => sum + entry.amountMsat + entry.feeMsat, 0n);
   const fees = paid.reduce((sum, entry) => sum + entry.feeMsat, 0n);
   const unknown = entries.filter((entry) => entry.outcome === 'unknown').length;
   io.stdout.write(
-    `${formatTable(['Time', 'Outcome', 'Amount', 'Fee', 'URL', 'Description'], rows, [2, 3])}\n`,
+    `${formatTable(['Time', 'Outcome', 'Amount', 'Fee', 'URL', ...(described ? ['Description'] : [])], rows, [2, 3])}\n`,
   );
   io.stdout.write(
     `\n${shown.length < entries.length ? `Showing the last ${shown.length} of ${entries.length} entries. ` : ''}${style.bold(`Total paid: ${formatMsat(total)}`)} (${formatMsat(fees)} in routing fees) in ${paid.length} payment(s)${unknown > 0 ? `; ${unknown} with unknown outcome in the log` : ''}.\n`,
