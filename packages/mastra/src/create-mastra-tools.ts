@@ -6,13 +6,13 @@ import {
   RUN_BUDGET_KEY,
   runBudgetFromContext,
 } from '@l402kit/core';
-import { createTool } from '@mastra/core/tools';
+import { createTool, type Tool } from '@mastra/core/tools';
 
 /** A paid fetch, or the full options of `createL402Tools` (response size, opt-in tools). */
 export type L402MastraToolsOptions = PaidFetch | L402ToolsOptions;
 
-/** A Mastra tool whose input is one of the l402kit tool schemas and whose output is text. */
-export type L402MastraTool = ReturnType<typeof toMastraTool>;
+/** A Mastra tool whose input is one of the l402kit tool schemas; its result is text. */
+export type L402MastraTool = Tool<Record<string, unknown>, unknown>;
 
 /**
  * The l402kit tools as Mastra tools, keyed by name for `new Agent({ tools })`. The run budget
@@ -26,7 +26,7 @@ export function createL402MastraTools(
   return Object.fromEntries(specs.map((spec) => [spec.name, toMastraTool(spec)]));
 }
 
-function toMastraTool(spec: L402ToolSpec) {
+function toMastraTool(spec: L402ToolSpec): L402MastraTool {
   return createTool({
     id: spec.name,
     description: spec.description,
