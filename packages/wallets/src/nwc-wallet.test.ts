@@ -118,9 +118,15 @@ describe('NWC wallet end to end: real relay, real NWCWalletService, real NWCClie
     expect(payer.balanceMsat).toBe(100_000n);
   });
 
-  it('gets QUOTA_EXCEEDED from a wallet-side budget', async () => {
+  it('reads the wallet-side budget with get_budget, and gets QUOTA_EXCEEDED beyond it', async () => {
     const { merchant, wallet } = await setup({ budgetMsat: 40_000n });
+    expect(await wallet.getBudget()).toEqual({
+      usedMsat: 0n,
+      totalMsat: 40_000n,
+      renewalPeriod: 'never',
+    });
     await pay(wallet, merchant, 20).result;
+    expect(await wallet.getBudget()).toMatchObject({ usedMsat: 21_020n });
     await expect(pay(wallet, merchant, 20).result).rejects.toBeInstanceOf(WalletQuotaExceededError);
   });
 

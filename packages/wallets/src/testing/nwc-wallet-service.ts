@@ -20,11 +20,20 @@ export interface TestNwcServiceOptions {
   relayUrl: string;
   /** The wallet that really pays (a sandbox node's wallet). */
   wallet: Wallet;
-  /** A connection budget, as Alby Hub gives each app: beyond it pay_invoice is QUOTA_EXCEEDED. */
+  /**
+   * A connection budget, as Alby Hub gives each app: beyond it pay_invoice is QUOTA_EXCEEDED,
+   * and the service offers get_budget.
+   */
   budgetMsat?: Msat;
 }
 
-type Method = 'pay_invoice' | 'get_balance' | 'make_invoice' | 'lookup_invoice' | 'get_info';
+type Method =
+  | 'pay_invoice'
+  | 'get_balance'
+  | 'make_invoice'
+  | 'lookup_invoice'
+  | 'get_info'
+  | 'get_budget';
 
 export interface TestNwcService {
   /** `nostr+walletconnect://...` for the client: holds the client secret. */
@@ -48,6 +57,8 @@ const METHODS: Method[] = [
   'lookup_invoice',
   'get_info',
 ];
+// NWCWalletService routes no get_budget; the test service carries it over the sign_message route.
+const GET_BUDGET_MARKER = 'l402kit-test:get_budget';
 
 /** A 32-byte secret key and its x-only (BIP-340) public key, as Nostr uses. */
 function nostrKeys(): { secret: string; publicKey: string } {
@@ -197,7 +208,29 @@ export async function startTestNwcService(options: TestNwcServiceOptions): Promi
   };
 
   const nwc = new NWCWalletService({ relayUrls: [options.relayUrl] });
-  await nwc.publishWalletServiceInfoEvent(walletKeys.secret, METHODS, []);
+  const budgetMsat = options.budgetMsat;
+  if (budgetMsat !== undefined) {
+    const decrypt = nwc.decrypt.bind(nwc);
+    nwc.decrypt = async (...args: Parameters<typeof decrypt>) => {
+      const text: string = await decrypt(...args);
+      const request = JSON.parse(text) as { method?: string };
+      if (request.method !== 'get_budget') return text;
+      return JSON.stringify({ method: 'sign_message', params: { message: GET_BUDGET_MARKER } });
+    };
+    handler.signMessage = async (request) => {
+      if (request.message !== GET_BUDGET_MARKER) return fail('NOT_IMPLEMENTED', 'sign_message');
+      const refused = injected('get_budget');
+      if (refused !== undefined) return refused;
+      const budget = {
+        used_budget: Number(spentMsat),
+        total_budget: Number(budgetMsat),
+        renewal_period: 'never',
+      };
+      return ok(budget as unknown as { message: string; signature: string });
+    };
+  }
+  const methods: Method[] = budgetMsat === undefined ? METHODS : [...METHODS, 'get_budget'];
+  await nwc.publishWalletServiceInfoEvent(walletKeys.secret, methods, []);
   const unsubscribe = await nwc.subscribe(keypair, handler);
   service.close = async () => {
     unsubscribe();
