@@ -7,7 +7,7 @@ import {
   type Wallet,
   withBudget,
 } from '@l402kit/core';
-import { articles, datasets, startResearchApi } from '@l402kit/example-paid-research-api';
+import { startResearchApi } from '@l402kit/example-paid-research-api';
 import { createL402LangChainTools } from '@l402kit/langchain';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
@@ -15,9 +15,14 @@ import { createAgent } from 'langchain';
 import { chooseModel } from './choose-model.js';
 import { createReceipt, type Receipt, type ReceiptLine } from './receipt.js';
 import { prepareResearchSetup } from './research-setup.js';
+import {
+  balanceOf,
+  DEFAULT_QUESTION,
+  describePurchase,
+  researchSystemPrompt,
+} from './research-task.js';
 
-export const DEFAULT_QUESTION =
-  'How do AI agents pay for APIs with L402, and how are their spending limits enforced?';
+export { DEFAULT_QUESTION };
 
 export interface ResearchOptions {
   question?: string;
@@ -99,7 +104,7 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
     const agent = createAgent({
       model,
       tools: createL402LangChainTools(paidFetch),
-      systemPrompt: systemPrompt(apiUrl, options.budgetSats),
+      systemPrompt: researchSystemPrompt(apiUrl, options.budgetSats),
     });
 
     const balanceBefore = await balanceOf(wallet);
@@ -139,17 +144,6 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
   }
 }
 
-function systemPrompt(apiUrl: string, budgetSats: number): string {
-  return [
-    'You are a research agent that buys its sources with Lightning payments (L402) under a strict budget.',
-    `Research API: ${apiUrl}`,
-    `- GET ${apiUrl}/v1/search?q=<words> costs 2 sats and lists articles and datasets with title, provider, quality (1-5), price in sats and url.`,
-    '- Every article or dataset url costs its listed price. Check exact prices with l402_quote (free) and what is left with budget_status.',
-    `Your budget for this run is ${budgetSats} sats, routing fees included; payments above it are refused.`,
-    'Buy only the sources you need, prefer the best value, and do not try to buy what costs more than what is left.',
-    'Then answer the question in a short report that cites the sources you bought as [1], [2] with title and provider.',
-  ].join('\n');
-}
 
 /** The messages in one `updates` chunk of the agent's stream, whatever the node is called. */
 function messagesIn(update: unknown): BaseMessage[] {
@@ -179,20 +173,4 @@ function textOf(message: BaseMessage): string {
     .join('');
 }
 
-async function balanceOf(wallet: Wallet): Promise<Msat | undefined> {
-  try {
-    return (await wallet.getBalance?.())?.balanceMsat;
-  } catch {
-    return undefined;
-  }
-}
 
-/** A readable name for what a URL on the research API sells. */
-function describePurchase(url: string): string {
-  const path = new URL(url).pathname;
-  if (path === '/v1/search') return 'Search pass';
-  const id = path.split('/').at(-1);
-  const document =
-    articles.find((article) => article.id === id) ?? datasets.find((each) => each.id === id);
-  return document === undefined ? path : `"${document.title}"`;
-}
