@@ -1,13 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type RunningMcpServer, runMcpServer } from '@l402kit/mcp';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type LnbitsReproduction,
-  startLnbitsReproduction,
-} from '../packages/wallets/src/testing/lnbits-reproduction.js';
+import { type LnbitsReproduction, startLnbitsReproduction } from '@l402kit/wallets/testing';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
 
 const ADMIN_KEY = 'c3'.repeat(16);
@@ -82,6 +82,29 @@ describe('l402kit-mcp over Streamable HTTP', () => {
     expect([...api.delivered.keys()].sort()).toEqual(['/a', '/c']);
     expect(logs).toContain('serving MCP over Streamable HTTP');
     expect(logs).not.toContain(ADMIN_KEY);
+  });
+
+  it('keeps bought tokens in L402KIT_TOKEN_FILE, so a restarted server does not pay again', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'l402kit-mcp-'));
+    try {
+      const env = { L402KIT_TOKEN_FILE: join(directory, 'tokens.json') };
+      const firstUrl = await serve([], env);
+      const bought = await call(await session(firstUrl), 'l402_fetch', { url: `${api.url}/kept` });
+      expect(bought.text).toContain('Paid 10 sats');
+      for (const client of clients.splice(0)) await client.close();
+      await running?.close();
+
+      const secondUrl = await serve([], env);
+      const reused = await call(await session(secondUrl), 'l402_fetch', {
+        url: `${api.url}/kept`,
+      });
+      expect(reused.isError).toBe(false);
+      expect(reused.text).toContain('Used a token bought earlier; nothing paid now.');
+      expect(api.merchant.balanceMsat).toBe(10_000n);
+      expect(api.delivered.get('/kept')).toBe(2);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('requires the bearer token when one is configured', async () => {

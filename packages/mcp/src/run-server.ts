@@ -1,12 +1,7 @@
-import { createBudget, createPaidFetch, type PaidFetchOptions, type Wallet } from '@l402kit/core';
+import { createBudget, createPaidFetch, FileTokenStore, type Wallet } from '@l402kit/core';
 import { walletFromUrl } from '@l402kit/wallets';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import {
-  McpConfigError,
-  type McpServerConfig,
-  parseMcpConfig,
-  MCP_SERVER_USAGE,
-} from './config.js';
+import { type McpServerConfig, parseMcpConfig, MCP_SERVER_USAGE } from './config.js';
 import { createL402McpServer } from './create-server.js';
 import { startMcpHttpServer } from './http-server.js';
 
@@ -44,7 +39,7 @@ export async function runMcpServer(
 
   const wallet = walletFromUrl(config.walletUrl);
   const tokenStore =
-    config.tokenFile === undefined ? undefined : await openTokenStore(config.tokenFile);
+    config.tokenFile === undefined ? undefined : new FileTokenStore(config.tokenFile);
   const sharedBudget = createBudget({
     name: 'all sessions',
     ...(config.totalBudgetSats === undefined ? {} : { maxSats: config.totalBudgetSats }),
@@ -107,18 +102,6 @@ export async function runMcpServer(
       await wallet.close?.();
     },
   };
-}
-
-// Loaded only when asked for, so the server also runs with a core that has no file store.
-type TokenStore = NonNullable<PaidFetchOptions['tokenStore']>;
-
-async function openTokenStore(path: string): Promise<TokenStore> {
-  const core = (await import('@l402kit/core')) as Record<string, unknown>;
-  const FileTokenStore = core['FileTokenStore'] as (new (path: string) => TokenStore) | undefined;
-  if (FileTokenStore === undefined) {
-    throw new McpConfigError('token-file needs an @l402kit/core with FileTokenStore');
-  }
-  return new FileTokenStore(path);
 }
 
 function describeConfig(config: McpServerConfig, wallet: Wallet): string {
