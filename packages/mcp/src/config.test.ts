@@ -52,6 +52,7 @@ describe('parseMcpConfig', () => {
     expect(() => parseMcpConfig([], {})).toThrow(McpConfigError);
     expect(() => parseMcpConfig([], { L402KIT_WALLET: '  ' })).toThrow(/L402KIT_WALLET/);
     expect(parseMcpConfig(['--help'], {}).help).toBe(true);
+    expect(parseMcpConfig(['-h'], {}).help).toBe(true);
   });
 
   it.each([

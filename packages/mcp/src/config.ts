@@ -46,7 +46,7 @@ const settings = {
   port: { type: 'string', env: 'L402KIT_MCP_PORT' },
   host: { type: 'string', env: 'L402KIT_MCP_HOST' },
   'auth-token': { type: 'string', env: 'L402KIT_MCP_AUTH_TOKEN' },
-  help: { type: 'boolean', env: undefined },
+  help: { type: 'boolean', env: undefined, short: 'h' },
 } as const;
 
 export const MCP_SERVER_USAGE = `Usage: l402kit-mcp [options]
@@ -68,7 +68,7 @@ Options (each also read from the environment variable shown):
   --port <n>                   L402KIT_MCP_PORT               HTTP port (default ${DEFAULT_HTTP_PORT})
   --host <host>                L402KIT_MCP_HOST               HTTP listen address (default 127.0.0.1)
   --auth-token <token>         L402KIT_MCP_AUTH_TOKEN         require "Authorization: Bearer <token>" over HTTP
-  --help                                                      show this help
+  -h, --help                                                  show this help
 `;
 
 /** Reads the configuration from command-line flags (first) and environment variables. */
@@ -79,8 +79,11 @@ export function parseMcpConfig(
   let values: Record<string, string | boolean | undefined>;
   try {
     const options = Object.fromEntries(
-      Object.entries(settings).map(([name, setting]) => [name, { type: setting.type }]),
-    ) as Record<keyof typeof settings, { type: 'string' | 'boolean' }>;
+      Object.entries(settings).map(([name, setting]) => [
+        name,
+        { type: setting.type, ...('short' in setting ? { short: setting.short } : {}) },
+      ]),
+    ) as Record<keyof typeof settings, { type: 'string' | 'boolean'; short?: string }>;
     values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     // parseArgs errors quote the offending argument, which may be a secret given by mistake.
@@ -167,7 +170,7 @@ function describeArgsError(code: string, argv: readonly string[]): string {
       const unknown = argv
         .filter((argument) => argument.startsWith('-'))
         .map((argument) => argument.split('=')[0]!)
-        .find((option) => !(option.replace(/^--?/, '') in settings));
+        .find((option) => option !== '-h' && !(option.replace(/^--?/, '') in settings));
       return unknown === undefined ? 'unknown option' : `unknown option ${unknown.slice(0, 40)}`;
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
