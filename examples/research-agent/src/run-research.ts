@@ -144,7 +144,6 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
   }
 }
 
-
 /** The messages in one `updates` chunk of the agent's stream, whatever the node is called. */
 function messagesIn(update: unknown): BaseMessage[] {
   if (typeof update !== 'object' || update === null) return [];
@@ -172,5 +171,3 @@ function textOf(message: BaseMessage): string {
     .map((part) => (typeof part === 'object' && 'text' in part ? String(part.text) : ''))
     .join('');
 }
-
-
