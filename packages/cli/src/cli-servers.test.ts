@@ -1,0 +1,97 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from './exit-codes.js';
+import { runProcess, temporaryHome } from './test-support.js';
+
+const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const binary = fileURLToPath(new URL('./bin.ts', import.meta.url));
+let child: ChildProcessWithoutNullStreams | undefined;
+let home: Awaited<ReturnType<typeof temporaryHome>> | undefined;
+afterEach(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await home?.cleanup();
+  child = home = undefined;
+});
+
+function start(argv: string[], env: Record<string, string> = {}) {
+  child = spawn(
+    process.execPath,
+    ['--conditions=@l402kit/source', '--import', 'tsx', binary, ...argv],
+    { cwd: repositoryRoot, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env } },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+  return { child, lines, exited };
+}
+
+async function readUntil(lines: AsyncIterator<string>, pattern: RegExp): Promise<string[]> {
+  const seen: string[] = [];
+  for (;;) {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`output ended before ${pattern}: ${seen.join('\n')}`);
+    seen.push(value);
+    if (pattern.test(value)) return seen;
+  }
+}
+
+describe('l402kit sandbox', () => {
+  it('starts the paid API and a funded HTTP wallet that `l402kit fetch` in another process pays with', async () => {
+    const sandbox = start([
+      'sandbox',
+      '--port',
+      '0',
+      '--wallet-port',
+      '0',
+      '--balance-sats',
+      '500',
+    ]);
+    const printed = (await readUntil(sandbox.lines, /l402kit fetch '/)).join('\n');
+    const walletUrl = /export L402KIT_WALLET='([^']+)'/.exec(printed)![1]!;
+    const apiUrl = /research API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)![1]!;
+    expect(walletUrl).toMatch(/^lnbits:\/\/[0-9a-f]+@127\.0\.0\.1:\d+\?tls=false$/);
+
+    home = await temporaryHome();
+    const env = { ...home.env, L402KIT_WALLET: walletUrl, L402KIT_ALLOW_PRIVATE_NETWORK: '1' };
+    const bought = await runProcess(['fetch', `${apiUrl}/v1/articles/units-brief`], env);
+    expect(bought.code).toBe(EXIT_CODES.ok);
+    expect(JSON.parse(bought.stdout).title).toBe('Bitcoin, satoshis and millisatoshis');
+    const spend = await runProcess(['spend'], env);
+    expect(spend.stdout).toContain('Total paid: 2.104 sats');
+
+    sandbox.child.kill('SIGTERM');
+    expect(await sandbox.exited).toBe(0);
+  });
+});
+
+describe('l402kit mcp', () => {
+  it('serves the l402kit tools over stdio', async () => {
+    const server = start(['mcp', '--wallet', 'sandbox:', '--budget-sats', '50']);
+    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'test', version: '0' },
+      },
+    });
+    const initialized = JSON.parse((await readUntil(server.lines, /"id":1/)).at(-1)!);
+    expect(initialized.result.serverInfo.name).toBeTruthy();
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const listed = JSON.parse((await readUntil(server.lines, /"id":2/)).at(-1)!);
+    expect(listed.result.tools.map((tool: { name: string }) => tool.name)).toContain('l402_fetch');
+    server.child.stdin.end();
+    expect(await server.exited).toBe(0);
+  });
+
+  it('prints its usage with --help', async () => {
+    const help = await runProcess(['mcp', '--help'], {});
+    expect(help.code).toBe(EXIT_CODES.ok);
+    expect(help.stdout).toContain('--budget-sats');
+  });
+});
