@@ -38,7 +38,8 @@ function show(event: ResearchProgress): void {
   }
   if (event.type === 'tool-result') {
     const first = event.text.split('\n')[0] ?? '';
-    console.log(dim(`   ${first.length > 110 ? `${first.slice(0, 109)}…` : first}`));
+    const line = `<- ${event.name}: ${first}`;
+    console.log(dim(`   ${line.length > 110 ? `${line.slice(0, 109)}…` : line}`));
   }
   if (event.type === 'payment') {
     console.log(
