@@ -13,6 +13,8 @@ export interface PaidApi extends LoopbackServer {
   payer: SandboxNode;
   /** Requests that reached the paid handler, by path. */
   delivered: Map<string, number>;
+  /** Every request the server received, paid or not, in order. */
+  requests: { method: string; path: string; authorization: string | null }[];
 }
 
 export interface PaidApiOptions {
@@ -55,6 +57,14 @@ export async function startPaidApi(options: PaidApiOptions = {}): Promise<PaidAp
     delivered.set(path, (delivered.get(path) ?? 0) + 1);
     return inner(request);
   });
-  const server = await serveFetch(handle);
-  return { ...server, network, merchant, payer, delivered };
+  const requests: PaidApi['requests'] = [];
+  const server = await serveFetch((request) => {
+    requests.push({
+      method: request.method,
+      path: new URL(request.url).pathname,
+      authorization: request.headers.get('authorization'),
+    });
+    return handle(request);
+  });
+  return { ...server, network, merchant, payer, delivered, requests };
 }
