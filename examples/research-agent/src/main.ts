@@ -3,7 +3,9 @@ import { formatMsat } from '@l402kit/core';
 import { formatReceipt } from './receipt.js';
 import { DEFAULT_QUESTION, type ResearchProgress, runResearch } from './run-research.js';
 
+// `pnpm demo -- --budget-sats 20` passes the `--` through; read past it.
 const { values } = parseArgs({
+  args: process.argv.slice(2).filter((argument) => argument !== '--'),
   options: {
     question: { type: 'string', short: 'q', default: DEFAULT_QUESTION },
     'budget-sats': { type: 'string', short: 'b', default: '60' },
