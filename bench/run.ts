@@ -1,0 +1,43 @@
+// `pnpm bench`: runs every benchmark in this folder, prints a table for each and writes them
+// all to bench/results/latest.json. Give ids (e.g. `buy-cycle paywall`) to run only those.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import type { BenchTable } from './bench-table.js';
+import { memoryBench } from './memory.bench.js';
+import { paywallBench } from './paywall.bench.js';
+import { buyCycleBench, concurrencyBench } from './peers.bench.js';
+
+/** Each benchmark returns its table; add new ones here. */
+const benchmarks: { id: string; run: () => Promise<BenchTable> }[] = [
+  { id: 'buy-cycle', run: () => buyCycleBench() },
+  { id: 'concurrent-payments', run: () => concurrencyBench() },
+  { id: 'paywall', run: () => paywallBench() },
+  { id: 'memory', run: () => memoryBench() },
+];
+
+const only = process.argv.slice(2);
+const tables: BenchTable[] = [];
+const started = performance.now();
+for (const benchmark of benchmarks) {
+  if (only.length > 0 && !only.includes(benchmark.id)) continue;
+  const table = await benchmark.run();
+  tables.push(table);
+  console.log(`\n${table.title}`);
+  console.table(table.rows);
+  for (const note of table.notes ?? []) console.log(`  ${note}`);
+}
+
+const results = {
+  date: new Date().toISOString(),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+  // Other work on the machine slows wall-clock figures; the load at the end says how busy it was.
+  loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
+  seconds: Math.round((performance.now() - started) / 1000),
+  tables,
+};
+const directory = new URL('./results/', import.meta.url);
+await mkdir(directory, { recursive: true });
+await writeFile(new URL('latest.json', directory), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nWrote bench/results/latest.json (${results.seconds} s).`);
