@@ -123,6 +123,10 @@ export async function concurrencyBench(
         row[`N=${size} payments`] = payments;
         if (ok.length !== size) row[`N=${size} failed calls`] = size - ok.length;
       }
+      // One more call, after the others finished, to a resource this client already bought.
+      const before = paymentsFrom(api.network, api.payer);
+      await client.get(`${api.url}/race/${index}/${sizes[0]}`);
+      row['later call, same resource: payments'] = paymentsFrom(api.network, api.payer) - before;
       rows.push(row);
     }
     return {
@@ -132,6 +136,7 @@ export async function concurrencyBench(
       notes: [
         'Counted in the sandbox ledger (payments sent from the wallet). 1 is the right answer for every N; every call got a 200 unless a "failed calls" column says otherwise.',
         `Each payment takes ${options.latencyMs ?? 25} ms on the sandbox network, so the calls overlap as they would against a real node.`,
+        '"later call, same resource" is one sequential call after the others finished: 0 means the client reused the token it bought.',
       ],
     };
   } finally {

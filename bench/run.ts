@@ -1,5 +1,6 @@
 // `pnpm bench`: runs every benchmark in this folder, prints a table for each and writes them
-// all to bench/results/latest.json. Give ids (e.g. `buy-cycle paywall`) to run only those.
+// all to bench/results/latest.json. Give ids (e.g. `buy-cycle paywall`) to run only those
+// (printed, not written, so latest.json always holds one whole run).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { BenchTable } from './bench-table.js';
@@ -37,7 +38,9 @@ const results = {
   seconds: Math.round((performance.now() - started) / 1000),
   tables,
 };
-const directory = new URL('./results/', import.meta.url);
-await mkdir(directory, { recursive: true });
-await writeFile(new URL('latest.json', directory), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nWrote bench/results/latest.json (${results.seconds} s).`);
+if (only.length === 0) {
+  const directory = new URL('./results/', import.meta.url);
+  await mkdir(directory, { recursive: true });
+  await writeFile(new URL('latest.json', directory), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nWrote bench/results/latest.json (${results.seconds} s).`);
+}
