@@ -205,8 +205,10 @@ async function runWorkload(workload: Workload): Promise<void> {
       );
     }
 
-    // Receipts: what each caller was told it paid (amount + fee, msat).
+    // Receipts: what each caller was told it paid (amount + fee, msat), and the payments whose
+    // outcome a caller was told is unknown.
     let toldPaidMsat = 0n;
+    const unknownHashes = new Set<string>();
     const unexpected: unknown[] = [];
     const sampler = setInterval(() => check('sampled'), 2);
     const interventions = workload.interventions.map(async ({ afterMs, action }) => {
@@ -238,6 +240,9 @@ async function runWorkload(workload: Workload): Promise<void> {
         } catch (error) {
           if (!(error instanceof L402Error)) unexpected.push(error);
           else if (error.paid === true) toldPaidMsat += error.amountMsat ?? 0n;
+          else if (error.paid === 'unknown' && error.paymentHash) {
+            unknownHashes.add(error.paymentHash);
+          }
         } finally {
           clearTimeout(timer);
         }
@@ -248,8 +253,23 @@ async function runWorkload(workload: Workload): Promise<void> {
 
     expect(unexpected, 'every failure is a typed L402Error').toEqual([]);
 
-    // While payments may still hang: money that left the wallet is spent or pending in the books.
+    // While payments may still hang: every msat that left the wallet (settled or locked in
+    // flight) is in a receipt, or in a payment its caller was told has an unknown outcome.
+    for (const event of events) {
+      if (event.type === 'payment-unknown') unknownHashes.add(event.paymentHash);
+    }
     const movedMsat = fundedMsat - payer.balanceMsat;
+    const unconfirmedMsat = network.payments
+      .filter(
+        (payment) =>
+          payment.payer === payer.name &&
+          payment.state !== 'failed' &&
+          unknownHashes.has(payment.paymentHash),
+      )
+      .reduce((sum, payment) => sum + payment.amountMsat + payment.feeMsat, 0n);
+    expect(movedMsat, 'receipts + unknown outcomes = ledger movement').toBe(
+      toldPaidMsat + unconfirmedMsat,
+    );
     expect(shared.status().spentMsat + shared.status().pendingMsat).toBeGreaterThanOrEqual(
       movedMsat,
     );
