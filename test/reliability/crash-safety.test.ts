@@ -9,11 +9,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PaymentOutcomeUnknownError, type Wallet } from '@l402kit/core';
 import { createSandboxNetwork } from '@l402kit/sandbox';
 import { createPaywall } from '@l402kit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoopbackServer, serveFetch } from '../support/serve-fetch.js';
-import { startWalletServer, type WalletServer } from './support/wallet-server.js';
+import { serveWallet } from '../support/wallet-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = resolve(here, '../..');
@@ -78,7 +79,27 @@ describe(`SIGKILL at random points of a buy cycle (seed ${seed})`, () => {
   const payer = network.createNode({ name: 'payer', balanceSats: 1_000_000 });
   let directory: string;
   let api: LoopbackServer;
-  let wallet: WalletServer;
+  let wallet: LoopbackServer;
+  /** Around each payment the node makes for the child: `beforePay` returning false drops it. */
+  const walletHooks: {
+    beforePay?: () => Promise<boolean> | boolean;
+    afterPay?: () => Promise<void> | void;
+  } = {};
+  // The payer's wallet as the HTTP wallet serves it; like a real node it finishes a payment
+  // even when the process that asked for it is gone.
+  const nodeWallet: Wallet = {
+    name: payer.wallet.name,
+    network: payer.wallet.network,
+    async payInvoice(request) {
+      if ((await walletHooks.beforePay?.()) === false) {
+        throw new PaymentOutcomeUnknownError('the request never reached the node');
+      }
+      const result = await payer.wallet.payInvoice(request);
+      await walletHooks.afterPay?.();
+      return result;
+    },
+    lookupPayment: (paymentHash) => payer.wallet.lookupPayment!(paymentHash),
+  };
   let current: Child | undefined;
   /** Kills scheduled for later; cleared when a scenario ends so they never hit a restart. */
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -90,7 +111,7 @@ describe(`SIGKILL at random points of a buy cycle (seed ${seed})`, () => {
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'l402kit-crash-'));
-    wallet = await startWalletServer(payer);
+    wallet = await serveWallet(nodeWallet);
     // Each path has its own price (1 + its number, in sats), so a payment's amount names its path.
     const paywall = createPaywall({
       wallet: merchant.wallet,
@@ -184,23 +205,23 @@ describe(`SIGKILL at random points of a buy cycle (seed ${seed})`, () => {
         };
         break;
       case 'before-pay':
-        wallet.hooks.beforePay = async () => {
+        walletHooks.beforePay = async () => {
           await kill();
           return true; // The node pays although its caller is gone.
         };
         break;
       case 'request-lost':
         // Dies after recording the pending payment, before the wallet takes the request.
-        wallet.hooks.beforePay = async () => {
+        walletHooks.beforePay = async () => {
           await kill();
           return false;
         };
         break;
       case 'after-pay':
-        wallet.hooks.afterPay = () => kill();
+        walletHooks.afterPay = () => kill();
         break;
       case 'after-answer':
-        wallet.hooks.afterPay = () => {
+        walletHooks.afterPay = () => {
           killLater(random() * 20);
         };
         break;
@@ -219,7 +240,7 @@ describe(`SIGKILL at random points of a buy cycle (seed ${seed})`, () => {
       case 'hang-then-settle':
       case 'hang-then-fail': {
         const fault = payer.injectFault({ kind: scenario });
-        wallet.hooks.beforePay = () => {
+        walletHooks.beforePay = () => {
           // Killed while the payment hangs in flight.
           killLater(20);
           return true;
@@ -237,8 +258,8 @@ describe(`SIGKILL at random points of a buy cycle (seed ${seed})`, () => {
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
     onApiRequest = undefined;
-    wallet.hooks.beforePay = undefined;
-    wallet.hooks.afterPay = undefined;
+    walletHooks.beforePay = undefined;
+    walletHooks.afterPay = undefined;
   }
 
   it('never pays twice for a resource and never loses a token', async () => {

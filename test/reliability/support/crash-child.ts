@@ -1,5 +1,7 @@
 // A process that buys with a paid fetch and a FileTokenStore, to be killed with SIGKILL by
-// crash-safety.test.ts. Reports one JSON line per path on stdout:
+// crash-safety.test.ts; it pays through test/support/wallet-server.ts. Unlike
+// test/support/crash-child.ts it fetches several paths (CRASH_PATHS) and keeps a spend log.
+// Reports one JSON line per path on stdout:
 // { path, status, paid, cached } or { path, code, paid } for a typed error.
 import {
   createBudget,
@@ -8,7 +10,7 @@ import {
   FileTokenStore,
   L402Error,
 } from '@l402kit/core';
-import { httpWallet } from './http-wallet.js';
+import { httpWallet } from '../../support/wallet-server.js';
 
 const apiUrl = process.env.CRASH_API_URL!;
 const paths = process.env.CRASH_PATHS!.split(',');
