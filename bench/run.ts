@@ -5,11 +5,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { BenchTable } from './bench-table.js';
 import { memoryBench } from './memory.bench.js';
+import { cachedTokenBench, clientBuyCycleBench } from './paid-fetch.bench.js';
 import { paywallBench } from './paywall.bench.js';
 import { buyCycleBench, concurrencyBench } from './peers.bench.js';
 
 /** Each benchmark returns its table; add new ones here. */
 const benchmarks: { id: string; run: () => Promise<BenchTable> }[] = [
+  { id: 'cached-token', run: () => cachedTokenBench() },
+  { id: 'client-buy-cycle', run: () => clientBuyCycleBench() },
   { id: 'buy-cycle', run: () => buyCycleBench() },
   { id: 'concurrent-payments', run: () => concurrencyBench() },
   { id: 'paywall', run: () => paywallBench() },

@@ -326,8 +326,8 @@ describe('abort signal', () => {
     const paidFetch = createPaidFetch({
       wallet: api.payer.wallet,
       policy: loopbackPolicy,
-      fetch: async (request) => {
-        const response = await fetch(request);
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
         if (response.status === 402) challenges++;
         return response;
       },

@@ -23,7 +23,7 @@ import {
 import {
   DEFAULT_MAX_REPLAY_BODY_BYTES,
   type RequestSnapshot,
-  requestFromSnapshot,
+  requestInit,
   snapshotRequest,
   withoutBody,
 } from './request-snapshot.js';
@@ -148,9 +148,9 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     unresolved: new Map(),
   };
 
-  async function send(request: Request, url: URL): Promise<Response> {
+  async function send(init: RequestInit, url: URL): Promise<Response> {
     try {
-      return await baseFetch(request);
+      return await baseFetch(url.href, init);
     } catch (cause) {
       throw new RequestFailedError(
         `The request to ${url.origin} failed: ${describe(cause)}. Nothing was paid.`,
@@ -220,7 +220,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     const cached = await tokenStore.find(url, snapshot.method);
     let response: Response;
     if (cached) {
-      response = await send(requestFromSnapshot(snapshot, url, credentialOf(cached)), url);
+      response = await send(requestInit(snapshot, url, credentialOf(cached)), url);
       if (response.status !== 402) {
         emit({ type: 'token-reused', url: receipt.url, paymentHash: cached.paymentHash });
         return {
@@ -231,7 +231,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       // The server no longer accepts it (expired, revoked): drop it and buy once more.
       await tokenStore.delete(cached.key);
     } else {
-      response = await send(requestFromSnapshot(snapshot, url), url);
+      response = await send(requestInit(snapshot, url), url);
     }
     if (response.status !== 402) return { response, receipt };
     const header = response.headers.get('www-authenticate');
@@ -255,7 +255,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
 
     let paidResponse: Response;
     try {
-      paidResponse = await send(requestFromSnapshot(snapshot, url, credentialOf(token)), url);
+      paidResponse = await send(requestInit(snapshot, url, credentialOf(token)), url);
     } catch (error) {
       throw new PaidNotDeliveredError(
         `Paid for ${receipt.url} but the request with the token failed (${describe(error)}); the token is kept, so trying again costs nothing.`,
@@ -338,7 +338,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     try {
       const snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
       await policy.checkUrl(snapshot.url);
-      const response = await send(requestFromSnapshot(snapshot, snapshot.url), snapshot.url);
+      const response = await send(requestInit(snapshot, snapshot.url), snapshot.url);
       await response.body?.cancel();
       const quote = quoteChallenge(snapshot.url, response);
       emit({ type: 'quote', url: quote.url, quote });

@@ -4,7 +4,8 @@ import { BodyNotReplayableError } from './errors.js';
 export interface RequestSnapshot {
   url: URL;
   method: string;
-  headers: Headers;
+  /** Undefined when the caller gave none. */
+  headers: Headers | undefined;
   body: Uint8Array<ArrayBuffer> | undefined;
   signal: AbortSignal | undefined;
   redirect: RequestRedirect;
@@ -21,6 +22,18 @@ export async function snapshotRequest(
   init: RequestInit | undefined,
   maxBodyBytes: number,
 ): Promise<RequestSnapshot> {
+  if ((typeof input === 'string' || input instanceof URL) && init?.body == null) {
+    // The common case (a URL, no body) needs no Request: building one costs more than the
+    // rest of a cached-token request. fetch itself checks the method and headers later.
+    return {
+      url: new URL(input),
+      method: normalizeMethod(init?.method ?? 'GET'),
+      headers: init?.headers === undefined ? undefined : new Headers(init.headers),
+      body: undefined,
+      signal: init?.signal ?? undefined,
+      redirect: init?.redirect ?? 'follow',
+    };
+  }
   const hasStreamBody = init?.body instanceof ReadableStream;
   const request = new Request(
     input,
@@ -36,6 +49,14 @@ export async function snapshotRequest(
     signal: init?.signal ?? (input instanceof Request ? input.signal : undefined),
     redirect: request.redirect,
   };
+}
+
+// As fetch normalizes them; other methods are sent as given.
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+function normalizeMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return NORMALIZED_METHODS.has(upper) ? upper : method;
 }
 
 /** The snapshot as a redirect turns it into a GET: no body and no headers describing one. */
@@ -77,27 +98,33 @@ async function readLimited(
   return body;
 }
 
-/** A fresh Request for one attempt, optionally with an Authorization credential. */
-export function requestFromSnapshot(
+/** The fetch init for one attempt, optionally with an Authorization credential. */
+export function requestInit(
   snapshot: RequestSnapshot,
   url: URL,
   authorization?: string,
-): Request {
-  let headers = snapshot.headers;
+): RequestInit {
+  let headers: HeadersInit | undefined = snapshot.headers;
   if (authorization !== undefined) {
-    headers = new Headers(headers);
-    headers.set('authorization', authorization);
-  } else if (url.origin !== snapshot.url.origin && headers.has('authorization')) {
+    if (snapshot.headers === undefined) headers = { authorization };
+    else {
+      const copy = new Headers(snapshot.headers);
+      copy.set('authorization', authorization);
+      headers = copy;
+    }
+  } else if (url.origin !== snapshot.url.origin && snapshot.headers?.has('authorization')) {
     // The caller's own credentials are for the first origin only, as browsers do.
-    headers = new Headers(headers);
-    headers.delete('authorization');
+    const copy = new Headers(snapshot.headers);
+    copy.delete('authorization');
+    headers = copy;
   }
-  return new Request(url, {
+  const init: RequestInit = {
     method: snapshot.method,
-    headers,
-    body: snapshot.body,
-    signal: snapshot.signal ?? null,
     // Redirects are followed by the paid fetch itself, so a token never crosses one.
     redirect: 'manual',
-  });
+  };
+  if (headers !== undefined) init.headers = headers;
+  if (snapshot.body !== undefined) init.body = snapshot.body;
+  if (snapshot.signal !== undefined) init.signal = snapshot.signal;
+  return init;
 }
