@@ -251,6 +251,21 @@ describe('a cached token the server no longer accepts', () => {
     expect(tokens).toHaveLength(1);
     expect(tokens[0]?.paymentHash).not.toBe(first?.paymentHash);
   });
+  it('is bought once more for many concurrent callers holding it, not once per caller', async () => {
+    let now = new Date();
+    const api = await paidApi({
+      paywall: { validForSeconds: 60, now: () => now },
+      network: { latencyMs: 5 },
+    });
+    const paidFetch = createPaidFetch({ wallet: api.payer.wallet, policy: loopbackPolicy });
+    await paidFetch(`${api.url}/a`);
+    now = new Date(now.getTime() + 120_000);
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, () => paidFetch(`${api.url}/a`)),
+    );
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    expect(api.network.payments).toHaveLength(2);
+  });
 });
 
 describe('paid but not delivered', () => {

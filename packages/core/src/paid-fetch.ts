@@ -7,7 +7,7 @@ import {
   PaymentLoopError,
   RequestFailedError,
 } from './errors.js';
-import { DEFAULT_FEE_LIMIT, type FeeLimit } from './fee-limit.js';
+import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from './fee-limit.js';
 import { parseChallenges, selectChallenge } from './parse-challenge.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
@@ -127,6 +127,8 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   const scope = options.tokenScope ?? 'path';
   const maxReplayBodyBytes = options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BODY_BYTES;
   const maxRedirects = options.maxRedirects ?? 20;
+  const paymentTimeoutMs = options.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS;
+  if (!(paymentTimeoutMs > 0)) throw new RangeError('paymentTimeoutMs must be a positive number');
   const purchases = createSingleFlight<StoredToken>();
   const emit = (event: PaidFetchEvent) => {
     try {
@@ -141,8 +143,8 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     policy,
     tokenStore,
     scope,
-    feeLimit: options.feeLimit ?? DEFAULT_FEE_LIMIT,
-    paymentTimeoutMs: options.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS,
+    feeLimit: checkFeeLimit(options.feeLimit ?? DEFAULT_FEE_LIMIT),
+    paymentTimeoutMs,
     spendLog: options.spendLog,
     emit,
     unresolved: new Map(),
@@ -157,6 +159,12 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
         { url: redactUrl(url), cause },
       );
     }
+  }
+
+  /** Deletes `token` unless the store already holds a newer one under its key. */
+  async function dropToken(token: StoredToken): Promise<void> {
+    const current = await tokenStore.get(token.key);
+    if (current?.paymentHash === token.paymentHash) await tokenStore.delete(token.key);
   }
 
   /** Pays for `url` once, shared with concurrent callers that need the same token. */
@@ -174,7 +182,9 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       ranHere = true;
       // Another call may have bought the token while this one waited for its 402.
       const fresh = await tokenStore.find(url, snapshot.method);
-      if (fresh && fresh.macaroon !== rejected?.macaroon) return fresh;
+      if (fresh && fresh.paymentHash !== rejected?.paymentHash) return fresh;
+      // Dropped here, inside the single flight, so a late 402 cannot drop a newer token.
+      if (rejected) await dropToken(rejected);
       const bought = await buyToken(
         { ...context, budgets, maxMsat, signal: snapshot.signal },
         url,
@@ -228,8 +238,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
           receipt: { ...receipt, usedCachedToken: true, paymentHash: cached.paymentHash },
         };
       }
-      // The server no longer accepts it (expired, revoked): drop it and buy once more.
-      await tokenStore.delete(cached.key);
+      // The server no longer accepts it (expired, revoked): it is dropped and bought once more.
     } else {
       response = await send(requestInit(snapshot, url), url);
     }
@@ -264,7 +273,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     }
     if (paidResponse.status === 402) {
       await paidResponse.body?.cancel();
-      await tokenStore.delete(token.key);
+      await dropToken(token);
       throw loopError(url, { ...receipt, paid: boughtHere, ...paidDetails }, token.paymentHash);
     }
     if (paidResponse.status >= 500) {
