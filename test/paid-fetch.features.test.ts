@@ -14,9 +14,11 @@ import {
   MemoryTokenStore,
   type PaidFetchEvent,
   PaidNotDeliveredError,
+  type PayInvoiceRequest,
   PaymentOutcomeUnknownError,
   PriceAboveCapError,
   RequestFailedError,
+  type Wallet,
   withBudget,
 } from '@l402kit/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -332,6 +334,42 @@ describe('abort signal', () => {
     const error = await rejection(call);
     expect(error).toBeInstanceOf(PaymentOutcomeUnknownError);
     expect(budget.status().pendingMsat).toBe(11_100n);
+  });
+
+  it('stops waiting for a wallet that ignores the signal, and records its late answer', async () => {
+    const api = await paidApi();
+    let release: () => void = () => {};
+    const calls: PayInvoiceRequest[] = [];
+    // Pays only when told to, whatever the signal says, and cannot be asked afterwards.
+    const stubborn: Wallet = {
+      name: 'stubborn',
+      network: 'regtest',
+      payInvoice: (request) => {
+        calls.push(request);
+        return new Promise((resolve, reject) => {
+          release = () => {
+            const { signal: _ignored, ...rest } = request;
+            api.payer.wallet.payInvoice(rest).then(resolve, reject);
+          };
+        });
+      },
+    };
+    const budget = createBudget({ maxSats: 1_000 });
+    const paidFetch = createPaidFetch({ wallet: stubborn, budget, policy: loopbackPolicy });
+    const controller = new AbortController();
+    const call = paidFetch(`${api.url}/a`, { signal: controller.signal });
+    while (calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    const error = await rejection(call);
+    expect(error).toBeInstanceOf(PaymentOutcomeUnknownError);
+    expect(budget.status().pendingMsat).toBe(11_100n);
+
+    release();
+    while (budget.status().pendingMsat > 0n) await new Promise((resolve) => setImmediate(resolve));
+    expect(budget.status().spentMsat).toBe(10_000n);
+    const response = await paidFetch(`${api.url}/a`);
+    expect(response.l402).toMatchObject({ paid: false, usedCachedToken: true });
+    expect(api.network.payments).toHaveLength(1);
   });
 
   it('a caller waiting on another caller’s purchase can stop waiting; the purchase goes on', async () => {

@@ -27,7 +27,7 @@ import type { Policy } from './policy.js';
 import { isPreimageFor } from './preimage.js';
 import type { SpendLog } from './spend-log.js';
 import { type StoredToken, type TokenScope, type TokenStore, tokenTarget } from './token-store.js';
-import type { Wallet } from './wallet.js';
+import type { PaymentStatus, Wallet } from './wallet.js';
 
 /** What a purchase reports to `onEvent`. Never a secret. */
 export type PurchaseEvent =
@@ -229,15 +229,22 @@ export async function buyToken(
   }
 
   let result: { preimage: string; feeMsat: Msat };
-  try {
-    result = await context.wallet.payInvoice({
+  // Async, so that a wallet throwing synchronously still gives a rejected promise.
+  const paying = (async () =>
+    context.wallet.payInvoice({
       invoice: invoice.invoice,
       amountMsat,
       paymentHash: invoice.paymentHash,
       maxFeeMsat,
       timeoutMs: context.paymentTimeoutMs,
       ...(context.signal === undefined ? {} : { signal: context.signal }),
-    });
+    }))();
+  try {
+    result = await untilDeadline(
+      paying,
+      context.paymentTimeoutMs + WALLET_GRACE_MS,
+      context.signal,
+    );
   } catch (error) {
     if (error instanceof PaymentFailedError) {
       for (const reservation of reservations) reservation.release();
@@ -248,6 +255,18 @@ export async function buyToken(
     // Anything else may have paid: keep it counted and remember it until the wallet says.
     for (const reservation of reservations) reservation.markUnknown();
     context.unresolved.set(invoice.paymentHash, reservations);
+    if (error instanceof WalletSilentError) {
+      // The wallet may still answer; if it does, its answer settles the payment.
+      paying
+        .then(
+          (late) => applyStatus(context, pending, { state: 'succeeded', ...late }),
+          (late: unknown) =>
+            late instanceof PaymentFailedError
+              ? applyStatus(context, pending, { state: 'failed' })
+              : undefined,
+        )
+        .catch(() => {});
+    }
     await context.spendLog?.append(logEntry(displayUrl, pending, 0n, 'unknown'));
     context.emit({
       type: 'payment-unknown',
@@ -302,15 +321,34 @@ export async function buyToken(
 
 /** Asks the wallet what became of a payment recorded as pending, and records the answer. */
 export async function resolvePending(
-  context: Pick<PurchaseContext, 'wallet' | 'tokenStore' | 'unresolved' | 'spendLog' | 'emit'>,
+  context: SettleContext,
   pending: StoredToken,
 ): Promise<PendingResolution> {
   return (await settlePending(context, pending)).resolution;
 }
 
 async function settlePending(
-  context: Pick<PurchaseContext, 'wallet' | 'tokenStore' | 'unresolved' | 'spendLog' | 'emit'>,
+  context: SettleContext,
   pending: StoredToken,
+): Promise<{ resolution: PendingResolution; token?: StoredToken }> {
+  const status = context.wallet.lookupPayment
+    ? await context.wallet
+        .lookupPayment(pending.paymentHash)
+        .catch((): PaymentStatus => ({ state: 'unknown' }))
+    : ({ state: 'unknown' } as const);
+  return applyStatus(context, pending, status);
+}
+
+type SettleContext = Pick<
+  PurchaseContext,
+  'wallet' | 'tokenStore' | 'unresolved' | 'spendLog' | 'emit'
+>;
+
+/** Records what the wallet said about a pending payment: paid, failed, or still unknown. */
+async function applyStatus(
+  context: SettleContext,
+  pending: StoredToken,
+  status: PaymentStatus,
 ): Promise<{ resolution: PendingResolution; token?: StoredToken }> {
   const url = `${pending.origin}${pending.scope.replace(/^prefix:/, '')}`;
   const resolution = (outcome: PendingResolution['outcome']): PendingResolution => ({
@@ -319,11 +357,6 @@ async function settlePending(
     amountMsat: pending.amountMsat,
     outcome,
   });
-  const status = context.wallet.lookupPayment
-    ? await context.wallet
-        .lookupPayment(pending.paymentHash)
-        .catch(() => ({ state: 'unknown' as const }))
-    : { state: 'unknown' as const };
   // Reservations exist only in the process that paid; after a restart the budget never held them.
   const reservations = context.unresolved.get(pending.paymentHash) ?? [];
   if (status.state === 'succeeded' && isPreimageFor(status.preimage, pending.paymentHash)) {
@@ -351,7 +384,9 @@ async function settlePending(
   if (status.state === 'failed') {
     for (const reservation of reservations) reservation.release();
     context.unresolved.delete(pending.paymentHash);
-    await context.tokenStore.delete(pending.key);
+    // Only this payment's record: a later purchase may already hold the key.
+    const current = await context.tokenStore.get(pending.key);
+    if (current?.paymentHash === pending.paymentHash) await context.tokenStore.delete(pending.key);
     await context.spendLog?.append(logEntry(url, pending, 0n, 'resolved-failed'));
     context.emit({
       type: 'pending-resolved',
@@ -393,6 +428,45 @@ export function reserveAll(
     throw error;
   }
   return reservations;
+}
+
+/** Extra time a wallet gets past its own timeout before l402kit stops waiting for it. */
+const WALLET_GRACE_MS = 1_000;
+
+/** The wallet neither answered in time nor stopped when asked to. */
+class WalletSilentError extends Error {}
+
+/** `promise`, unless `timeoutMs` pass or `signal` aborts first: then a WalletSilentError. */
+function untilDeadline<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const silent = (why: string) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      reject(new WalletSilentError(why));
+    };
+    const onAbort = () => silent('the request was aborted while the wallet was paying');
+    const timer = setTimeout(
+      () => silent(`the wallet did not answer within ${timeoutMs} ms`),
+      Math.min(timeoutMs, 2 ** 31 - 1),
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, url: string): void {
