@@ -491,9 +491,11 @@ describe('failure mode 8: token leakage', () => {
         fetch: loopbackFetch,
         policy: publicDns,
       });
-      expect(await rejection(strict('https://shop.example/downgrade'))).toBeInstanceOf(
-        PolicyDeniedError,
-      );
+      const refused = await rejection(strict('https://shop.example/downgrade'));
+      // Paid on the https hop, refused on the http one: the error says what was paid.
+      expect(refused).toBeInstanceOf(PaidNotDeliveredError);
+      expect(refused).toMatchObject({ paid: true, amountMsat: 10_000n });
+      expect(refused.cause).toBeInstanceOf(PolicyDeniedError);
       const lax = createPaidFetch({
         wallet: api.payer.wallet,
         fetch: loopbackFetch,

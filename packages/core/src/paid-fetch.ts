@@ -328,7 +328,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
         url = next;
       }
     } catch (caught) {
-      const error =
+      let error =
         caught instanceof L402Error
           ? caught
           : new RequestFailedError(`The request could not be made: ${describe(caught)}`, {
@@ -337,6 +337,19 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
               amountMsat: total ? total.amountMsat + total.feeMsat : 0n,
               cause: caught,
             });
+      if (total?.paid && error.paid === false) {
+        // A later hop failed, but this call did pay on an earlier one: say so.
+        error = new PaidNotDeliveredError(
+          `Paid for ${total.url} but following its redirect failed (${error.code}); the token is kept, so trying again costs nothing.`,
+          {
+            url: total.url,
+            amountMsat: total.amountMsat + total.feeMsat,
+            feeMsat: total.feeMsat,
+            paymentHash: total.paymentHash,
+            cause: error,
+          },
+        );
+      }
       const type = error.paid === false && isRefusal(error) ? 'denied' : 'error';
       emit({ type, url: error.url ?? (snapshot ? redactUrl(snapshot.url) : ''), error });
       throw error;
