@@ -5,11 +5,11 @@
 // payments for one resource, and no token lost (every paid resource opens again for free).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PaymentOutcomeUnknownError, type Wallet } from '@l402kit/core';
+import { FileTokenStore, PaymentOutcomeUnknownError, type Wallet } from '@l402kit/core';
 import { createSandboxNetwork } from '@l402kit/sandbox';
 import { createPaywall } from '@l402kit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -354,5 +354,37 @@ describe(`SIGKILL at random points of a buy cycle (seed ${seed})`, () => {
       );
     }
     await sleep(0);
+  });
+});
+
+describe('a lock file left empty by a kill', () => {
+  // Known bug, kept visible: SIGKILL between FileTokenStore creating its lock file (O_EXCL) and
+  // writing its owner into it leaves an empty lock. With no pid to check, the store waits until
+  // the lock is staleLockMs old (60 s) to break it, and every mutation meanwhile fails with
+  // TokenStoreError after lockTimeoutMs (10 s). Nothing is paid twice, but the store is stuck
+  // for a minute. When the store breaks such a lock at once, this test fails: make it \`it\`.
+  it.fails('is broken at once, like the lock of a dead process', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'l402kit-lock-'));
+    try {
+      const path = join(directory, 'tokens.json');
+      await writeFile(`${path}.lock`, '');
+      const store = new FileTokenStore(path, { lockTimeoutMs: 1_000 });
+      await store.put({
+        key: 'http://127.0.0.1:1 GET /a',
+        origin: 'http://127.0.0.1:1',
+        scope: '/a',
+        method: 'GET',
+        scheme: 'L402',
+        macaroon: 'AgEEZnV6eg==',
+        paymentHash: '00'.repeat(32),
+        invoice: 'lnbcrt1',
+        amountMsat: 1_000n,
+        feeMsat: 0n,
+        state: 'pending',
+        createdAt: Date.now(),
+      });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

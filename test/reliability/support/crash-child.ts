@@ -19,7 +19,14 @@ const paidFetch = createPaidFetch({
   wallet: httpWallet(process.env.CRASH_WALLET_URL!),
   budget: createBudget({ name: 'crash', maxSatsPerRequest: 100 }),
   policy: { allowPrivateNetwork: true, requireHttps: false },
-  tokenStore: new FileTokenStore(process.env.CRASH_TOKEN_FILE!),
+  // A kill between creating the lock file and writing its owner into it leaves an empty lock,
+  // which the store only breaks once it is staleLockMs old (60 s by default, longer than the
+  // 10 s a mutation waits): see the known-bug test in crash-safety.test.ts. Shorter here so a
+  // restart gets past such a lock instead of failing with TokenStoreError.
+  tokenStore: new FileTokenStore(process.env.CRASH_TOKEN_FILE!, {
+    staleLockMs: 2_000,
+    lockTimeoutMs: 5_000,
+  }),
   spendLog: createSpendLog(process.env.CRASH_SPEND_LOG!),
   paymentTimeoutMs: Number(process.env.CRASH_PAYMENT_TIMEOUT_MS ?? 5_000),
 });
@@ -43,7 +50,9 @@ for (const path of paths) {
     if (!(error instanceof L402Error)) {
       report({ path, code: 'UNTYPED', message: String(error) });
     } else {
-      report({ path, code: error.code, paid: error.paid });
+      // A token store error says why (no secret in it); the others are told by their code.
+      const why = error.code === 'TOKEN_STORE' ? { message: error.message } : {};
+      report({ path, code: error.code, paid: error.paid, ...why });
     }
   }
 }
