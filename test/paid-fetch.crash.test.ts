@@ -110,11 +110,14 @@ describe('crash safety: killed between paying and storing the token', () => {
 
   it('killed with the payment still in flight: refuses to pay while it is pending, delivers once it settles', async () => {
     let child: ChildProcess | undefined;
-    const { api, env } = await setUp({
+    const { api, env: baseEnv } = await setUp({
       // The payment is sent and hangs; the process dies before hearing anything back.
       onPayStarted: () => child?.kill('SIGKILL'),
     });
     api.payer.injectFault({ kind: 'hang-then-settle' });
+    // A payment recorded less than the payment timeout ago may be another live process's, so a
+    // restart waits that long for it before giving up; kept short here.
+    const env = { ...baseEnv, PAYMENT_TIMEOUT_MS: '1000' };
 
     const crashed = await runChild(env, (spawned) => {
       child = spawned;

@@ -168,6 +168,126 @@ await Promise.all(Array.from({ length: count / 2 }, (_, i) => store.put(token(co
     expect(await readdir(directory)).toEqual(['tokens.json', 'writer.mjs']);
   });
 
+  describe('claim', () => {
+    const pendingToken = (path: string, paymentHash: string): StoredToken => {
+      const { preimage: _, ...pending } = makeToken(path, { state: 'pending', paymentHash });
+      return pending;
+    };
+
+    it('writes a pending token only while its key holds no pending and no unexpired paid token', async () => {
+      let now = 5_000;
+      // Two instances, as two processes would have: each decides on the file, not its cache.
+      const one = new FileTokenStore(file, { now: () => now });
+      const two = new FileTokenStore(file, { now: () => now });
+      const first = pendingToken('/a', '01'.repeat(32));
+      expect(await one.list()).toEqual([]);
+      expect(await two.claim(first)).toEqual({ claimed: true });
+      const refused = await one.claim(pendingToken('/a', '02'.repeat(32)));
+      expect(refused).toEqual({ claimed: false, existing: first });
+      expect((await one.get(first.key))?.paymentHash).toBe(first.paymentHash);
+
+      await two.put(makeToken('/a', { paymentHash: '03'.repeat(32), expiresAt: 6_000 }));
+      expect(await one.claim(pendingToken('/a', '02'.repeat(32)))).toMatchObject({
+        claimed: false,
+        existing: { state: 'paid', paymentHash: '03'.repeat(32) },
+      });
+      now = 6_000;
+      expect(await one.claim(pendingToken('/a', '02'.repeat(32)))).toEqual({ claimed: true });
+      expect(await new FileTokenStore(file).get(first.key)).toMatchObject({
+        state: 'pending',
+        paymentHash: '02'.repeat(32),
+      });
+      await expect(one.claim(makeToken('/b'))).rejects.toThrow(RangeError);
+      expect(await two.list()).toHaveLength(1);
+    });
+
+    it('lets exactly one claim per key win across instances and batched claims', async () => {
+      const stores = [new FileTokenStore(file), new FileTokenStore(file), new FileTokenStore(file)];
+      const attempts = stores.flatMap((store, s) =>
+        ['/a', '/b'].flatMap((path) =>
+          [0, 1].map((i) => ({
+            store,
+            token: pendingToken(path, `${s}${i}`.repeat(32)),
+          })),
+        ),
+      );
+      const results = await Promise.all(attempts.map(({ store, token }) => store.claim(token)));
+      const tokens = await new FileTokenStore(file).list();
+      expect(tokens).toHaveLength(2);
+      for (const token of tokens) {
+        const forKey = attempts.flatMap((attempt, position) =>
+          attempt.token.key === token.key ? [results[position]!] : [],
+        );
+        expect(forKey.filter((result) => result.claimed)).toHaveLength(1);
+        for (const result of forKey) {
+          if (!result.claimed) expect(result.existing.paymentHash).toBe(token.paymentHash);
+        }
+      }
+    });
+
+    it('lets exactly one process win each key when processes claim at the same time', async () => {
+      const script = join(directory, 'claimer.mjs');
+      await writeFile(
+        script,
+        `const { FileTokenStore } = await import(${JSON.stringify(storeModule)});
+const [file, name, count] = process.argv.slice(2);
+const store = new FileTokenStore(file, { lockTimeoutMs: 60_000 });
+// Ready, then claim every key one by one once told to start, as the other processes do.
+console.log('ready');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+process.stdin.pause();
+const won = [];
+for (let i = 0; i < Number(count); i++) {
+  const result = await store.claim({
+    key: 'https://api.example.com GET /' + i, origin: 'https://api.example.com', scope: '/' + i,
+    method: 'GET', scheme: 'L402', macaroon: 'm', paymentHash: name.repeat(32), invoice: 'lnbc',
+    amountMsat: 1n, feeMsat: 0n, state: 'pending', createdAt: i,
+  });
+  if (result.claimed) won.push(i);
+}
+console.log(JSON.stringify(won));
+`,
+      );
+      const count = 30;
+      const names = ['aa', 'bb', 'cc'];
+      const children = names.map((name) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', script, file, name, String(count)],
+          { cwd: repositoryRoot, stdio: ['pipe', 'pipe', 'inherit'] },
+        );
+        let stdout = '';
+        const ready = new Promise<void>((resolve) => {
+          child.stdout.on('data', (chunk) => {
+            stdout += String(chunk);
+            if (stdout.startsWith('ready\n')) resolve();
+          });
+        });
+        const won = new Promise<number[]>((resolve, reject) => {
+          child.on('error', reject);
+          child.on('exit', () => resolve(JSON.parse(stdout.split('\n')[1] || 'null')));
+        });
+        return { child, ready, won };
+      });
+      await Promise.all(children.map(({ ready }) => ready));
+      for (const { child } of children) child.stdin.end('go\n');
+      const outputs = await Promise.all(children.map(({ won }) => won));
+      // Every key won exactly once, by the process whose payment hash the file holds.
+      expect(outputs.flat().sort((a, b) => a - b)).toEqual(
+        Array.from({ length: count }, (_, i) => i),
+      );
+      const tokens = await new FileTokenStore(file).list();
+      expect(tokens).toHaveLength(count);
+      for (const [position, name] of names.entries()) {
+        for (const i of outputs[position]!) {
+          expect(tokens.find((token) => token.scope === `/${i}`)?.paymentHash).toBe(
+            name.repeat(32),
+          );
+        }
+      }
+    });
+  });
+
   describe('lock', () => {
     const lockFile = () => `${file}.lock`;
     const writeLock = (fields: Record<string, unknown>) =>

@@ -14,7 +14,14 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { TokenStoreError } from './errors.js';
-import { type StoredToken, TokenIndex, type TokenStore, validateToken } from './token-store.js';
+import {
+  type ClaimResult,
+  type StoredToken,
+  TokenIndex,
+  type TokenStore,
+  validateClaim,
+  validateToken,
+} from './token-store.js';
 
 export interface FileTokenStoreOptions {
   /** How long a mutation waits for another process's lock before failing. Default 10 s. */
@@ -42,7 +49,7 @@ interface Snapshot {
  * directory 0700 when created here). Writes go to a temporary file that is fsynced and
  * renamed over the old one, so readers always see a whole file. Mutations take a lock file
  * (created with O_EXCL) and re-read the file under it, so concurrent processes never drop
- * each other's tokens. Reads use the last file read while its inode, size and timestamps
+ * each other's tokens, and `claim` is atomic across them. Reads use the last file read while its inode, size and timestamps
  * are unchanged.
  *
  * A file that cannot be read as a token file is never overwritten or discarded: every
@@ -58,8 +65,8 @@ export class FileTokenStore implements TokenStore {
   #cache: Snapshot | undefined;
   // Mutations queued in this process, applied together in one locked read-modify-write.
   #queue: {
-    apply: (index: TokenIndex) => void;
-    resolve: () => void;
+    apply: (index: TokenIndex) => unknown;
+    resolve: (result: unknown) => void;
     reject: (error: unknown) => void;
   }[] = [];
   #flushing = false;
@@ -88,6 +95,13 @@ export class FileTokenStore implements TokenStore {
     validateToken(token);
     const copy = { ...token };
     await this.#mutate((index) => index.set(copy));
+  }
+
+  async claim(token: StoredToken): Promise<ClaimResult> {
+    validateClaim(token);
+    const copy = { ...token };
+    // Decided under the lock on the file as it is now, so two processes cannot both claim.
+    return this.#mutate((index) => index.claim(copy, this.#now()));
   }
 
   async delete(key: string): Promise<void> {
@@ -168,9 +182,9 @@ export class FileTokenStore implements TokenStore {
     return new TokenIndex(tokens);
   }
 
-  #mutate(apply: (index: TokenIndex) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ apply, resolve, reject });
+  #mutate<T>(apply: (index: TokenIndex) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ apply, resolve: resolve as (result: unknown) => void, reject });
       if (!this.#flushing) void this.#flush();
     });
   }
@@ -181,17 +195,18 @@ export class FileTokenStore implements TokenStore {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0);
         try {
-          await this.#withLock(async () => {
+          const results = await this.#withLock(async () => {
             // Always the file as it is now, never the cache: another process may have written.
             const { index } = await this.#load();
-            for (const mutation of batch) mutation.apply(index);
+            const applied = batch.map((mutation) => mutation.apply(index));
             await this.#write(index);
             this.#cache = {
               signature: signatureOf(await stat(this.path, { bigint: true })),
               index,
             };
+            return applied;
           });
-          for (const mutation of batch) mutation.resolve();
+          for (const [position, mutation] of batch.entries()) mutation.resolve(results[position]);
         } catch (error) {
           this.#cache = undefined;
           for (const mutation of batch) mutation.reject(error);

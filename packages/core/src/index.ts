@@ -70,6 +70,7 @@ export {
   type PriceCheck,
 } from './policy.js';
 export {
+  type ClaimResult,
   isTokenUsable,
   MemoryTokenStore,
   type RedactedToken,

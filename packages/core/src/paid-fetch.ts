@@ -13,6 +13,7 @@ import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
   buyToken,
   credentialOf,
+  dropToken,
   type PendingResolution,
   type PriceQuote,
   type PurchaseContext,
@@ -50,7 +51,11 @@ export interface PaidFetchOptions {
   tokenScope?: TokenScope;
   /** Routing fee limit sent to the wallet and reserved in the budget. Default 1 sat + 1 %. */
   feeLimit?: FeeLimit;
-  /** How long the wallet may take before the payment counts as unknown. Default 60 s. */
+  /**
+   * How long the wallet may take before the payment counts as unknown. Default 60 s. Also how
+   * long after it was recorded a call waits for a payment that another process sharing the
+   * token store may still be making, before asking the wallet about it one last time.
+   */
   paymentTimeoutMs?: number;
   /** Request bodies (streams included) up to this size are buffered so they can be replayed after paying. */
   maxReplayBodyBytes?: number;
@@ -113,8 +118,9 @@ export const DEFAULT_PAYMENT_TIMEOUT_MS = 60_000;
 
 /**
  * A fetch that pays L402 challenges: at most one payment per call, only within the policy
- * and every budget, never twice for one resource (single flight, pending payments
- * remembered), with the token sent only to the origin and scope it was bought for.
+ * and every budget, never twice for one resource (single flight in the process, a claim in
+ * the token store across processes, pending payments remembered), with the token sent only
+ * to the origin and scope it was bought for.
  */
 export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
@@ -161,12 +167,6 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     }
   }
 
-  /** Deletes `token` unless the store already holds a newer one under its key. */
-  async function dropToken(token: StoredToken): Promise<void> {
-    const current = await tokenStore.get(token.key);
-    if (current?.paymentHash === token.paymentHash) await tokenStore.delete(token.key);
-  }
-
   /** Pays for `url` once, shared with concurrent callers that need the same token. */
   async function purchase(
     snapshot: RequestSnapshot,
@@ -184,7 +184,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       const fresh = await tokenStore.find(url, snapshot.method);
       if (fresh && fresh.paymentHash !== rejected?.paymentHash) return fresh;
       // Dropped here, inside the single flight, so a late 402 cannot drop a newer token.
-      if (rejected) await dropToken(rejected);
+      if (rejected) await dropToken(tokenStore, rejected);
       const bought = await buyToken(
         { ...context, budgets, maxMsat, signal: snapshot.signal },
         url,
@@ -273,7 +273,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     }
     if (paidResponse.status === 402) {
       await paidResponse.body?.cancel();
-      await dropToken(token);
+      await dropToken(tokenStore, token);
       throw loopError(url, { ...receipt, paid: boughtHere, ...paidDetails }, token.paymentHash);
     }
     if (paidResponse.status >= 500) {

@@ -26,7 +26,13 @@ import {
 import type { Policy } from './policy.js';
 import { isPreimageFor } from './preimage.js';
 import type { SpendLog } from './spend-log.js';
-import { type StoredToken, type TokenScope, type TokenStore, tokenTarget } from './token-store.js';
+import {
+  type ClaimResult,
+  type StoredToken,
+  type TokenScope,
+  type TokenStore,
+  tokenTarget,
+} from './token-store.js';
 import type { PaymentStatus, Wallet } from './wallet.js';
 
 /** What a purchase reports to `onEvent`. Never a secret. */
@@ -133,9 +139,11 @@ export function credentialOf(token: StoredToken): string {
 }
 
 /**
- * Buys the token a 402 challenge offers: checks the invoice, asks the policy and every budget,
- * records the payment as pending, pays once, verifies the preimage and stores the token.
- * `paid` is false when an earlier payment of unknown outcome turned out to have gone through.
+ * Buys the token a 402 challenge offers: checks the invoice, asks the policy, claims the
+ * resource in the store with a pending record, reserves in every budget, pays once, verifies
+ * the preimage and stores the token. `paid` is false when no payment was made here: an
+ * earlier payment of unknown outcome turned out to have gone through, or another process
+ * sharing the store bought the token meanwhile.
  */
 export async function buyToken(
   context: PurchaseContext,
@@ -146,17 +154,12 @@ export async function buyToken(
   const target = tokenTarget(url, method, context.scope);
   const displayUrl = `${url.origin}${url.pathname}`;
 
-  // An earlier payment for this resource may have an unknown outcome (timeout, crash).
+  // An earlier payment for this resource may be in flight elsewhere or have an unknown
+  // outcome (timeout, crash).
   const earlier = await context.tokenStore.get(target.key);
   if (earlier?.state === 'pending') {
-    const { resolution, token } = await settlePending(context, earlier);
+    const token = await awaitPending(context, earlier, displayUrl);
     if (token) return { token, paid: false };
-    if (resolution.outcome === 'pending') {
-      throw new PaymentOutcomeUnknownError(
-        `An earlier payment of ${msatToSats(earlier.amountMsat)} sats for ${displayUrl} has no known outcome yet; l402kit will not pay for it again until the wallet reports whether it went through.`,
-        { url: displayUrl, amountMsat: earlier.amountMsat, paymentHash: earlier.paymentHash },
-      );
-    }
   }
 
   const { challenge, invoice, macaroon } = readChallenge(header, displayUrl);
@@ -168,12 +171,15 @@ export async function buyToken(
       refusal,
     );
   }
-  if (isInvoiceExpired(invoice)) {
-    throw new InvoiceExpiredError(
-      `The invoice from ${url.host} expired at ${invoice.expiresAt.toISOString()}. Nothing was paid.`,
-      refusal,
-    );
-  }
+  const refuseIfExpired = () => {
+    if (isInvoiceExpired(invoice)) {
+      throw new InvoiceExpiredError(
+        `The invoice from ${url.host} expired at ${invoice.expiresAt.toISOString()}. Nothing was paid.`,
+        refusal,
+      );
+    }
+  };
+  refuseIfExpired();
   if (context.wallet.network && context.wallet.network !== invoice.network) {
     throw new NetworkMismatchError(
       `The invoice from ${url.host} is for ${invoice.network} but the wallet pays on ${context.wallet.network}. Nothing was paid.`,
@@ -195,36 +201,56 @@ export async function buyToken(
     maxFeeMsat,
     ...(invoice.description === undefined ? {} : { description: invoice.description }),
   });
-  throwIfAborted(context.signal, displayUrl);
-  const reservations = reserveAll(context.budgets, {
-    amountMsat,
-    maxFeeMsat,
-    host: url.host,
-    description: invoice.description,
-    url: displayUrl,
-  });
 
   const expiresAt = macaroonExpiry(macaroon.caveats)?.getTime();
-  const pending: StoredToken = {
-    ...target,
-    scheme: challenge.scheme,
-    // As the server sent it: some servers compare the credential's macaroon byte for byte.
-    macaroon: challenge.macaroon,
-    paymentHash: invoice.paymentHash,
-    invoice: invoice.invoice,
-    amountMsat,
-    feeMsat: 0n,
-    state: 'pending',
-    createdAt: Date.now(),
-    ...(expiresAt === undefined ? {} : { expiresAt }),
-  };
+  let pending: StoredToken;
+  let reservations: Reservation[] = [];
+  // Whether the store may hold our pending record, to be removed if we do not pay after all.
+  let claimed = false;
   try {
-    // Recorded before paying, so that neither a timeout nor a crash can forget the payment.
-    await context.tokenStore.put(pending);
+    for (;;) {
+      throwIfAborted(context.signal, displayUrl);
+      // Again, as approval or waiting for another process's payment may have taken a while.
+      refuseIfExpired();
+      pending = {
+        ...target,
+        scheme: challenge.scheme,
+        // As the server sent it: some servers compare the credential's macaroon byte for byte.
+        macaroon: challenge.macaroon,
+        paymentHash: invoice.paymentHash,
+        invoice: invoice.invoice,
+        amountMsat,
+        feeMsat: 0n,
+        state: 'pending',
+        createdAt: Date.now(),
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      };
+      // Recorded before paying, so that neither a timeout nor a crash can forget the payment,
+      // and claimed, so that another process sharing the store cannot pay for it at once too.
+      claimed = true;
+      const claim = await claimToken(context.tokenStore, pending);
+      claimed = claim.claimed;
+      if (claim.claimed) break;
+      // Another process got there first: use its token, or wait for its payment and, if that
+      // fails or vanishes, claim again.
+      const other =
+        claim.existing.state === 'paid'
+          ? claim.existing
+          : await awaitPending(context, claim.existing, displayUrl);
+      if (other) return { token: other, paid: false };
+    }
+    // Reserved only once this process is the one to pay.
+    reservations = reserveAll(context.budgets, {
+      amountMsat,
+      maxFeeMsat,
+      host: url.host,
+      description: invoice.description,
+      url: displayUrl,
+    });
     throwIfAborted(context.signal, displayUrl);
   } catch (error) {
     for (const reservation of reservations) reservation.release();
-    await context.tokenStore.delete(target.key).catch(() => {});
+    if (claimed) await dropToken(context.tokenStore, pending!).catch(() => {});
     throw error;
   }
 
@@ -248,7 +274,7 @@ export async function buyToken(
   } catch (error) {
     if (error instanceof PaymentFailedError) {
       for (const reservation of reservations) reservation.release();
-      await context.tokenStore.delete(target.key);
+      await dropToken(context.tokenStore, pending);
       await context.spendLog?.append(logEntry(displayUrl, pending, 0n, 'failed'));
       throw error;
     }
@@ -384,9 +410,7 @@ async function applyStatus(
   if (status.state === 'failed') {
     for (const reservation of reservations) reservation.release();
     context.unresolved.delete(pending.paymentHash);
-    // Only this payment's record: a later purchase may already hold the key.
-    const current = await context.tokenStore.get(pending.key);
-    if (current?.paymentHash === pending.paymentHash) await context.tokenStore.delete(pending.key);
+    await dropToken(context.tokenStore, pending);
     await context.spendLog?.append(logEntry(url, pending, 0n, 'resolved-failed'));
     context.emit({
       type: 'pending-resolved',
@@ -397,6 +421,70 @@ async function applyStatus(
     return { resolution: resolution('failed') };
   }
   return { resolution: resolution('pending') };
+}
+
+/** How often a call waiting for another process's payment looks at the store again. */
+const POLL_MS = 25;
+
+/**
+ * What became of a payment another call recorded as pending: its token if it was paid;
+ * undefined if it failed, or its record was removed or replaced (this call may claim the
+ * resource); a PaymentOutcomeUnknownError if the wallet still cannot tell. The wallet is asked
+ * first and last; in between, a payment another process may still be making (recorded less
+ * than the payment timeout ago, and not one this process gave up on) is waited for.
+ */
+async function awaitPending(
+  context: PurchaseContext,
+  pending: StoredToken,
+  displayUrl: string,
+): Promise<StoredToken | undefined> {
+  const deadline = context.unresolved.has(pending.paymentHash)
+    ? 0
+    : Math.min(pending.createdAt, Date.now()) + context.paymentTimeoutMs + WALLET_GRACE_MS;
+  for (let asked = 0; ; asked++) {
+    const { resolution, token } = await settlePending(context, pending);
+    if (token) return token;
+    if (resolution.outcome === 'failed') return undefined;
+    if (asked > 0 || Date.now() >= deadline) break;
+    while (Date.now() < deadline) {
+      await pause(POLL_MS, context.signal);
+      throwIfAborted(context.signal, displayUrl);
+      const current = await context.tokenStore.get(pending.key);
+      if (current?.state !== 'pending' || current.paymentHash !== pending.paymentHash) {
+        return current?.state === 'paid' ? current : undefined;
+      }
+    }
+  }
+  throw new PaymentOutcomeUnknownError(
+    `An earlier payment of ${msatToSats(pending.amountMsat)} sats for ${displayUrl} has no known outcome yet; l402kit will not pay for it again until the wallet reports whether it went through.`,
+    { url: displayUrl, amountMsat: pending.amountMsat, paymentHash: pending.paymentHash },
+  );
+}
+
+/** `store.claim`, or `put` for a store without one (safe within one process only). */
+async function claimToken(store: TokenStore, token: StoredToken): Promise<ClaimResult> {
+  if (store.claim) return store.claim(token);
+  await store.put(token);
+  return { claimed: true };
+}
+
+/** Deletes `token`'s record unless its key already holds another payment's. */
+export async function dropToken(store: TokenStore, token: StoredToken): Promise<void> {
+  const current = await store.get(token.key);
+  if (current?.paymentHash === token.paymentHash) await store.delete(token.key);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**

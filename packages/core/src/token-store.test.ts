@@ -187,6 +187,66 @@ describe('MemoryTokenStore.find', () => {
   });
 });
 
+describe('MemoryTokenStore.claim', () => {
+  const pendingToken = (paymentHash: string, extra: Partial<StoredToken> = {}): StoredToken => {
+    const { preimage: _, ...pending } = makeToken('https://a.test/x', 'GET', 'path', {
+      state: 'pending',
+      paymentHash,
+      ...extra,
+    });
+    return pending;
+  };
+
+  it('writes a pending token only while its key holds no pending and no unexpired paid token', async () => {
+    let now = 5_000;
+    const store = new MemoryTokenStore({ now: () => now });
+    const first = pendingToken('01'.repeat(32));
+    expect(await store.claim(first)).toEqual({ claimed: true });
+    expect(await store.get(first.key)).toEqual(first);
+
+    // Held by a pending payment: refused, and the holder is handed back untouched.
+    const second = pendingToken('02'.repeat(32));
+    expect(await store.claim(second)).toEqual({ claimed: false, existing: first });
+    expect((await store.get(first.key))?.paymentHash).toBe(first.paymentHash);
+
+    // Held by a paid token: refused until it expires, then claimed over it.
+    const paid = makeToken('https://a.test/x', 'GET', 'path', { expiresAt: 6_000 });
+    await store.put(paid);
+    expect(await store.claim(second)).toEqual({ claimed: false, existing: paid });
+    now = 6_000;
+    expect(await store.claim(second)).toEqual({ claimed: true });
+    expect((await store.get(second.key))?.paymentHash).toBe(second.paymentHash);
+
+    // Another key is independent.
+    const other = { ...second, ...tokenTarget(new URL('https://a.test/y'), 'GET') };
+    expect(await store.claim(other)).toEqual({ claimed: true });
+    expect(await store.list()).toHaveLength(2);
+  });
+
+  it('lets exactly one of many concurrent claims for one key win', async () => {
+    const store = new MemoryTokenStore();
+    const claims = Array.from({ length: 20 }, (_, i) =>
+      pendingToken(i.toString(16).padStart(2, '0').repeat(32)),
+    );
+    const results = await Promise.all(claims.map((token) => store.claim(token)));
+    const winners = results.filter((result) => result.claimed);
+    expect(winners).toHaveLength(1);
+    const holder = await store.get(claims[0]!.key);
+    for (const result of results) {
+      if (!result.claimed) expect(result.existing).toBe(holder);
+    }
+  });
+
+  it('claims only valid pending tokens', async () => {
+    const store = new MemoryTokenStore();
+    await expect(store.claim(makeToken('https://a.test/x'))).rejects.toThrow(RangeError);
+    await expect(store.claim({ ...pendingToken('01'.repeat(32)), method: 'get' })).rejects.toThrow(
+      RangeError,
+    );
+    expect(await store.list()).toEqual([]);
+  });
+});
+
 describe('secrets', () => {
   it('keeps macaroon and preimage out of JSON, inspection and listings', async () => {
     const store = new MemoryTokenStore();

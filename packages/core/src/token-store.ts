@@ -38,9 +38,29 @@ export interface TokenStore {
    */
   find(url: URL, method: string): Promise<StoredToken | undefined>;
   put(token: StoredToken): Promise<void>;
+  /**
+   * Records a pending token (written just before paying) only if its key holds neither a
+   * pending token nor a paid one that has not expired; otherwise returns that token and
+   * writes nothing. Check and write must be one atomic step for every process sharing the
+   * store (the file store does both under its lock): this is what keeps two processes that
+   * meet the same 402 at the same moment from both paying. Optional for custom stores; without
+   * it the paid fetch uses `put`, which is safe only within one process.
+   */
+  claim?(token: StoredToken): Promise<ClaimResult>;
   delete(key: string): Promise<void>;
   list(): Promise<StoredToken[]>;
   clear(): Promise<void>;
+}
+
+/** What `TokenStore.claim` did: wrote the pending token, or found the key held by `existing`. */
+export type ClaimResult = { claimed: true } | { claimed: false; existing: StoredToken };
+
+/** Checks a token before it is claimed: a valid token, and a pending one. */
+export function validateClaim(token: StoredToken): void {
+  validateToken(token);
+  if (token.state !== 'pending') {
+    throw new RangeError(`invalid claim ${token.key}: only a pending token can be claimed`);
+  }
 }
 
 /**
@@ -247,6 +267,19 @@ export class TokenIndex {
     keys.add(stored.key);
   }
 
+  /** Sets `token` unless its key holds a pending token or an unexpired paid one (see `TokenStore.claim`). */
+  claim(token: StoredToken, now: number): ClaimResult {
+    const existing = this.#tokens.get(token.key);
+    if (
+      existing !== undefined &&
+      (existing.state === 'pending' || existing.expiresAt === undefined || existing.expiresAt > now)
+    ) {
+      return { claimed: false, existing };
+    }
+    this.set(token);
+    return { claimed: true };
+  }
+
   delete(key: string): boolean {
     const existing = this.#tokens.get(key);
     if (existing === undefined) return false;
@@ -322,6 +355,12 @@ export class MemoryTokenStore implements TokenStore {
   async put(token: StoredToken): Promise<void> {
     validateToken(token);
     this.#index.set(token);
+  }
+
+  async claim(token: StoredToken): Promise<ClaimResult> {
+    validateClaim(token);
+    // No await between the check and the write: atomic within the process that owns the store.
+    return this.#index.claim(token, this.#now());
   }
 
   async delete(key: string): Promise<void> {
