@@ -7,6 +7,7 @@ import {
   open,
   readFile,
   rename,
+  writeFile,
   stat,
   unlink,
 } from 'node:fs/promises';
@@ -243,21 +244,8 @@ export class FileTokenStore implements TokenStore {
     const deadline = Date.now() + this.#lockTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const handle = await open(this.#lockPath, 'wx', 0o600);
+        await this.#createLock(id);
         locksHeldHere.add(id);
-        try {
-          await handle.writeFile(
-            JSON.stringify({
-              pid: process.pid,
-              threadId,
-              host: hostname(),
-              id,
-              createdAt: Date.now(),
-            }),
-          );
-        } finally {
-          await handle.close();
-        }
         break;
       } catch (error) {
         if (isCode(error, 'ENOENT')) {
@@ -279,6 +267,22 @@ export class FileTokenStore implements TokenStore {
       return await fn();
     } finally {
       await this.#releaseLock(id);
+    }
+  }
+
+  /**
+   * Creates the lock file with its owner already in it: written under a unique name, then
+   * hard-linked to the lock path (fails with EEXIST while another holds it). A kill at any
+   * moment leaves either no lock or a complete one, never an empty lock nobody can judge.
+   */
+  async #createLock(id: string): Promise<void> {
+    const draft = `${this.#lockPath}.${id}.draft`;
+    const owner = { pid: process.pid, threadId, host: hostname(), id, createdAt: Date.now() };
+    await writeFile(draft, JSON.stringify(owner), { mode: 0o600, flag: 'wx' });
+    try {
+      await link(draft, this.#lockPath);
+    } finally {
+      await unlink(draft).catch(() => {});
     }
   }
 
@@ -308,6 +312,7 @@ export class FileTokenStore implements TokenStore {
     // process that had the same pid (common in containers).
     const ours = local && lock.pid === process.pid;
     const stale =
+      lock === undefined ||
       age > this.#staleLockMs ||
       (ours && lock.threadId === threadId && !locksHeldHere.has(lock.id)) ||
       (local && !ours && !isAlive(lock.pid));
