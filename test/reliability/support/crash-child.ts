@@ -19,14 +19,8 @@ const paidFetch = createPaidFetch({
   wallet: httpWallet(process.env.CRASH_WALLET_URL!),
   budget: createBudget({ name: 'crash', maxSatsPerRequest: 100 }),
   policy: { allowPrivateNetwork: true, requireHttps: false },
-  // A kill between creating the lock file and writing its owner into it leaves an empty lock,
-  // which the store only breaks once it is staleLockMs old (60 s by default, longer than the
-  // 10 s a mutation waits): see the known-bug test in crash-safety.test.ts. Shorter here so a
-  // restart gets past such a lock instead of failing with TokenStoreError.
-  tokenStore: new FileTokenStore(process.env.CRASH_TOKEN_FILE!, {
-    staleLockMs: 2_000,
-    lockTimeoutMs: 5_000,
-  }),
+  // Default lock settings: a restart must get past whatever lock a killed process left.
+  tokenStore: new FileTokenStore(process.env.CRASH_TOKEN_FILE!),
   spendLog: createSpendLog(process.env.CRASH_SPEND_LOG!),
   paymentTimeoutMs: Number(process.env.CRASH_PAYMENT_TIMEOUT_MS ?? 5_000),
 });
