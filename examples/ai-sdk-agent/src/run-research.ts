@@ -1,22 +1,13 @@
 import { createL402AiSdkTools, l402ToolsContext } from '@l402kit/ai-sdk';
-import {
-  createBudget,
-  createPaidFetch,
-  type Msat,
-  type PaidFetchEvent,
-  satsToMsat,
-  type Wallet,
-  withBudget,
-} from '@l402kit/core';
+import { createBudget, type Msat, satsToMsat, type Wallet, withBudget } from '@l402kit/core';
 import { startResearchApi } from '@l402kit/example-paid-research-api';
 import {
   balanceOf,
   createReceipt,
+  createResearchFetch,
   DEFAULT_QUESTION,
-  describePurchase,
   prepareResearchSetup,
   type Receipt,
-  type ReceiptLine,
   researchSystemPrompt,
 } from '@l402kit/example-research-agent/shared';
 import { generateText, isStepCount, type LanguageModel } from 'ai';
@@ -62,29 +53,9 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
   });
   try {
     const { wallet, apiUrl } = setup;
-    const lines: ReceiptLine[] = [];
-    const onEvent = (event: PaidFetchEvent) => {
-      if (event.type !== 'payment') return;
-      const line: ReceiptLine = {
-        item: describePurchase(event.url),
-        url: event.url,
-        amountMsat: event.amountMsat,
-        feeMsat: event.feeMsat,
-        paymentHash: event.paymentHash,
-      };
-      lines.push(line);
-      progress({ type: 'payment', ...line });
-    };
-    const paidFetch = createPaidFetch({
-      wallet,
-      budget: createBudget({ name: 'agent', maxSatsPerRequest: 1_000 }),
-      policy: {
-        allowedHosts: [new URL(apiUrl).hostname],
-        allowPrivateNetwork: setup.local,
-        requireHttps: !setup.local,
-      },
-      onEvent,
-    });
+    const { paidFetch, lines } = createResearchFetch(setup, (line) =>
+      progress({ type: 'payment', ...line }),
+    );
     const runBudget = createBudget({ name: 'research run', maxSats: options.budgetSats });
     const model = options.model ?? (await chooseModel(env));
 

@@ -1,5 +1,13 @@
-import type { Msat, Wallet } from '@l402kit/core';
+import {
+  createBudget,
+  createPaidFetch,
+  type Msat,
+  type PaidFetch,
+  type PaidFetchEvent,
+  type Wallet,
+} from '@l402kit/core';
 import { articles, datasets } from '@l402kit/example-paid-research-api';
+import type { ReceiptLine } from './receipt.js';
 
 // The research task, the same for every framework's agent.
 
@@ -36,4 +44,37 @@ export async function balanceOf(wallet: Wallet): Promise<Msat | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The paid fetch every example agent uses: the operator's cap per request (the run budget is
+ * the run's total), only the research API's host, and a receipt line for each payment.
+ */
+export function createResearchFetch(
+  setup: { wallet: Wallet; apiUrl: string; local: boolean },
+  onPayment: (line: ReceiptLine) => void,
+): { paidFetch: PaidFetch; lines: ReceiptLine[] } {
+  const lines: ReceiptLine[] = [];
+  const paidFetch = createPaidFetch({
+    wallet: setup.wallet,
+    budget: createBudget({ name: 'agent', maxSatsPerRequest: 1_000 }),
+    policy: {
+      allowedHosts: [new URL(setup.apiUrl).hostname],
+      allowPrivateNetwork: setup.local,
+      requireHttps: !setup.local,
+    },
+    onEvent: (event: PaidFetchEvent) => {
+      if (event.type !== 'payment') return;
+      const line: ReceiptLine = {
+        item: describePurchase(event.url),
+        url: event.url,
+        amountMsat: event.amountMsat,
+        feeMsat: event.feeMsat,
+        paymentHash: event.paymentHash,
+      };
+      lines.push(line);
+      onPayment(line);
+    },
+  });
+  return { paidFetch, lines };
 }

@@ -1,24 +1,16 @@
-import {
-  createBudget,
-  createPaidFetch,
-  type Msat,
-  type PaidFetchEvent,
-  satsToMsat,
-  type Wallet,
-  withBudget,
-} from '@l402kit/core';
+import { createBudget, type Msat, satsToMsat, type Wallet, withBudget } from '@l402kit/core';
 import { startResearchApi } from '@l402kit/example-paid-research-api';
 import { createL402LangChainTools } from '@l402kit/langchain';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
 import { createAgent } from 'langchain';
 import { chooseModel } from './choose-model.js';
-import { createReceipt, type Receipt, type ReceiptLine } from './receipt.js';
+import { createReceipt, type Receipt } from './receipt.js';
 import { prepareResearchSetup } from './research-setup.js';
 import {
   balanceOf,
+  createResearchFetch,
   DEFAULT_QUESTION,
-  describePurchase,
   researchSystemPrompt,
 } from './research-task.js';
 
@@ -75,30 +67,9 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
   try {
     const { wallet, apiUrl } = setup;
     const progress = options.onProgress ?? (() => {});
-    const lines: ReceiptLine[] = [];
-    const onEvent = (event: PaidFetchEvent) => {
-      if (event.type !== 'payment') return;
-      const line: ReceiptLine = {
-        item: describePurchase(event.url),
-        url: event.url,
-        amountMsat: event.amountMsat,
-        feeMsat: event.feeMsat,
-        paymentHash: event.paymentHash,
-      };
-      lines.push(line);
-      progress({ type: 'payment', ...line });
-    };
-    const paidFetch = createPaidFetch({
-      wallet,
-      // The operator's cap per request; the run budget below is the run's total.
-      budget: createBudget({ name: 'agent', maxSatsPerRequest: 1_000 }),
-      policy: {
-        allowedHosts: [new URL(apiUrl).hostname],
-        allowPrivateNetwork: setup.local,
-        requireHttps: !setup.local,
-      },
-      onEvent,
-    });
+    const { paidFetch, lines } = createResearchFetch(setup, (line) =>
+      progress({ type: 'payment', ...line }),
+    );
     const runBudget = createBudget({ name: 'research run', maxSats: options.budgetSats });
     const model = options.model ?? (await chooseModel(env));
     const agent = createAgent({

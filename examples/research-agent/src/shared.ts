@@ -16,6 +16,7 @@ export {
 } from './research-setup.js';
 export {
   balanceOf,
+  createResearchFetch,
   DEFAULT_QUESTION,
   describePurchase,
   researchSystemPrompt,
