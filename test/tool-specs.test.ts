@@ -91,3 +91,28 @@ describe('framework-neutral tool specs', () => {
     expect(budget.status().spentMsat).toBe(30_000n);
   });
 });
+
+describe('budget_status', () => {
+  it("adds the wallet's own limit when the wallet has one (NWC get_budget)", async () => {
+    api = await startPaidApi();
+    const budget = createBudget({ name: 'shared', maxSats: 100 });
+    const base = api.payer.wallet;
+    const wallet = Object.assign(Object.create(base), {
+      getBudget: async () => ({
+        usedMsat: 2_000n,
+        totalMsat: 50_000n,
+        renewsAt: new Date('2026-12-01T00:00:00Z'),
+      }),
+    }) as typeof base;
+    const paidFetch = createPaidFetch({ wallet, budget, policy: loopbackPolicy });
+    const status = createL402Tools({ paidFetch }).find((tool) => tool.name === 'budget_status')!;
+    const text = await status.execute({});
+    expect(text).toContain('100 sats left of 100 sats');
+    expect(text).toContain('Wallet-side limit: 2 sats used of 50 sats, renews 2026-12-01');
+
+    const plain = createL402Tools({
+      paidFetch: createPaidFetch({ wallet: base, budget, policy: loopbackPolicy }),
+    }).find((tool) => tool.name === 'budget_status')!;
+    expect(await plain.execute({})).not.toContain('Wallet-side');
+  });
+});

@@ -163,9 +163,16 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
     }),
     defineTool({
       name: 'budget_status',
-      description: 'Show how much of the spending budget is left, spent and in flight.',
+      description:
+        "Show how much of the spending budget is left, spent and in flight, and the wallet's own limit when it has one.",
       inputSchema: noInput,
-      execute: guarded('budget_status', async (_input, context) => remaining(context)),
+      execute: guarded('budget_status', async (_input, context) => {
+        // The wallet's limit (an NWC connection's budget) applies on top of l402kit's.
+        const wallet = await paidFetch.wallet.getBudget?.().catch(() => undefined);
+        if (!wallet) return remaining(context);
+        const renews = wallet.renewsAt ? `, renews ${wallet.renewsAt.toISOString()}` : '';
+        return `${remaining(context)}\nWallet-side limit: ${formatMsat(wallet.usedMsat)} used of ${formatMsat(wallet.totalMsat)}${renews}.`;
+      }),
     }),
     defineTool({
       name: 'wallet_balance',
