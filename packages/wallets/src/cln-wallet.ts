@@ -25,7 +25,7 @@ import {
   type RequestStakes,
   unknownOutcome,
 } from './http-json.js';
-import { isRecord, parseHash, parseMsat } from './parse-fields.js';
+import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
 
 export interface ClnWalletOptions {
   /** CLNRest's address, e.g. `https://127.0.0.1:3010`. */
@@ -144,9 +144,7 @@ export function createClnWallet(options: ClnWalletOptions): ClnWallet {
     },
 
     async lookupPayment(paymentHash: string): Promise<PaymentStatus> {
-      const hash = parseHash(paymentHash);
-      if (hash === undefined)
-        throw new RequestFailedError('payment hash must be 64 hex characters');
+      const hash = requireHash(paymentHash);
       let answer: HttpAnswer;
       let body: unknown;
       try {

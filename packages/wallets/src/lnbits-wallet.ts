@@ -24,7 +24,7 @@ import {
   refusedRead,
   unknownOutcome,
 } from './http-json.js';
-import { isRecord, parseHash, parseMsat } from './parse-fields.js';
+import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
 
 export interface LnbitsWalletOptions {
   /** The LNbits instance, e.g. `https://legend.lnbits.com`. */
@@ -182,9 +182,7 @@ export function createLnbitsWallet(options: LnbitsWalletOptions): LnbitsWallet {
     },
 
     async lookupPayment(paymentHash: string): Promise<PaymentStatus> {
-      const hash = parseHash(paymentHash);
-      if (hash === undefined)
-        throw new RequestFailedError('payment hash must be 64 hex characters');
+      const hash = requireHash(paymentHash);
       let answer: HttpAnswer;
       let body: unknown;
       try {

@@ -24,7 +24,7 @@ import {
   refusedRead,
   unknownOutcome,
 } from './http-json.js';
-import { base64ToHex, isRecord, parseHash, parseMsat } from './parse-fields.js';
+import { base64ToHex, isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
 
 export interface LndWalletOptions {
   /** LND's REST address, e.g. `https://127.0.0.1:8080`. */
@@ -151,9 +151,7 @@ export function createLndWallet(options: LndWalletOptions): LndWallet {
     },
 
     async lookupPayment(paymentHash: string): Promise<PaymentStatus> {
-      const hash = parseHash(paymentHash);
-      if (hash === undefined)
-        throw new RequestFailedError('payment hash must be 64 hex characters');
+      const hash = requireHash(paymentHash);
       // TrackPaymentV2 streams; its first message is the payment's current state.
       let answer: HttpAnswer;
       try {

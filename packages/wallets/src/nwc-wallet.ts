@@ -18,7 +18,7 @@ import { DEFAULT_TIMEOUT_MS } from './backend-url.js';
 import { ensureWebSocket } from './ensure-websocket.js';
 import { payStakes, type RequestStakes, unknownOutcome } from './http-json.js';
 import { nip47Error } from './nwc-errors.js';
-import { isRecord, parseHash, parseMsat } from './parse-fields.js';
+import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
 
 export interface NwcWalletOptions {
   /** `nostr+walletconnect://<wallet pubkey>?relay=wss://...&secret=<hex>` from the wallet. */
@@ -200,9 +200,7 @@ export function createNwcWallet(options: NwcWalletOptions): NwcWallet {
     },
 
     async lookupPayment(paymentHash: string): Promise<PaymentStatus> {
-      const hash = parseHash(paymentHash);
-      if (hash === undefined)
-        throw new RequestFailedError('payment hash must be 64 hex characters');
+      const hash = requireHash(paymentHash);
       try {
         return transactionStatus(await read<unknown>('lookup_invoice', { payment_hash: hash }));
       } catch (error) {

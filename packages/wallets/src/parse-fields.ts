@@ -1,4 +1,4 @@
-import type { Msat } from '@l402kit/core';
+import { type Msat, RequestFailedError } from '@l402kit/core';
 
 const PREIMAGE_HEX = /^[0-9a-fA-F]{64}$/;
 const WHOLE_NUMBER = /^-?\d+$/;
@@ -23,6 +23,13 @@ export function parseMsat(value: unknown): Msat | undefined {
 /** A 32-byte preimage or hash as lower-case hex, or undefined when the value is not one. */
 export function parseHash(value: unknown): string | undefined {
   return typeof value === 'string' && PREIMAGE_HEX.test(value) ? value.toLowerCase() : undefined;
+}
+
+/** A caller's payment hash argument, lower-cased, or a typed error (no wallet was asked). */
+export function requireHash(paymentHash: string): string {
+  const hash = parseHash(paymentHash);
+  if (hash === undefined) throw new RequestFailedError('payment hash must be 64 hex characters');
+  return hash;
 }
 
 /** LND sends bytes fields as standard base64. */

@@ -25,7 +25,7 @@ import {
   refusedRead,
   unknownOutcome,
 } from './http-json.js';
-import { isRecord, parseHash, parseMsat } from './parse-fields.js';
+import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
 
 export interface PhoenixdWalletOptions {
   /** phoenixd's HTTP API, `http://127.0.0.1:9740` by default in phoenix.conf. */
@@ -154,9 +154,7 @@ export function createPhoenixdWallet(options: PhoenixdWalletOptions): PhoenixdWa
     },
 
     async lookupPayment(paymentHash: string): Promise<PaymentStatus> {
-      const hash = parseHash(paymentHash);
-      if (hash === undefined)
-        throw new RequestFailedError('payment hash must be 64 hex characters');
+      const hash = requireHash(paymentHash);
       let answer: HttpAnswer;
       let body: unknown;
       try {
