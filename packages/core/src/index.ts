@@ -1,8 +1,8 @@
 export { formatMsat, MSAT_PER_SAT, type Msat, msatToSats, satsToMsat } from './amount.js';
 export * from './errors.js';
-export { decodeBase64, encodeBase64 } from './base64.js';
-export { type Caveat, caveatValues, macaroonExpiry, parseCaveat } from './caveats.js';
-export { formatCredential, type L402Credential, parseCredential } from './credential.js';
+export { decodeBase64, encodeBase64 } from './protocol/base64.js';
+export { type Caveat, caveatValues, macaroonExpiry, parseCaveat } from './protocol/caveats.js';
+export { formatCredential, type L402Credential, parseCredential } from './protocol/credential.js';
 export {
   addCaveats,
   type DecodedMacaroon,
@@ -12,15 +12,15 @@ export {
   type MacaroonIdentifier,
   mintMacaroon,
   verifyMacaroonSignature,
-} from './macaroon.js';
-export { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from './invoice.js';
+} from './protocol/macaroon.js';
+export { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from './protocol/invoice.js';
 export {
   type L402Challenge,
   parseChallenges,
   parseL402Challenge,
   selectChallenge,
-} from './parse-challenge.js';
-export { bytesToHex, hexToBytes, isPreimageFor, sha256Hex } from './preimage.js';
+} from './protocol/parse-challenge.js';
+export { bytesToHex, hexToBytes, isPreimageFor, sha256Hex } from './protocol/preimage.js';
 export type {
   BitcoinNetwork,
   CreatedInvoice,
@@ -31,7 +31,7 @@ export type {
   Wallet,
   WalletBudget,
 } from './wallet.js';
-export { DEFAULT_FEE_LIMIT, type FeeLimit, maxFeeFor } from './fee-limit.js';
+export { DEFAULT_FEE_LIMIT, type FeeLimit, maxFeeFor } from './budget/fee-limit.js';
 export {
   createPaidFetch,
   DEFAULT_PAYMENT_TIMEOUT_MS,
@@ -41,14 +41,14 @@ export {
   type PaidRequestInit,
   type PaidResponse,
   type PaymentReceipt,
-} from './paid-fetch.js';
-export type { PendingResolution, PriceQuote, PurchaseEvent } from './purchase.js';
-export { currentRunBudget, withBudget } from './run-budget.js';
+} from './client/paid-fetch.js';
+export type { PendingResolution, PriceQuote, PurchaseEvent } from './client/purchase.js';
+export { currentRunBudget, withBudget } from './budget/run-budget.js';
 export {
   RUN_BUDGET_KEY,
   type RunBudgetContext,
   runBudgetFromContext,
-} from './run-budget-key.js';
+} from './budget/run-budget-key.js';
 export {
   type Budget,
   type BudgetOptions,
@@ -58,7 +58,7 @@ export {
   type Reservation,
   type ReservationState,
   type ReserveRequest,
-} from './budget.js';
+} from './budget/budget.js';
 export {
   createPolicy,
   type HostPattern,
@@ -68,7 +68,7 @@ export {
   type Policy,
   type PolicyOptions,
   type PriceCheck,
-} from './policy.js';
+} from './client/policy.js';
 export {
   type ClaimResult,
   isTokenUsable,
@@ -82,22 +82,22 @@ export {
   tokenKey,
   tokenScope,
   tokenTarget,
-} from './token-store.js';
-export { FileTokenStore, type FileTokenStoreOptions } from './file-token-store.js';
-export { createSingleFlight, type SingleFlight } from './single-flight.js';
+} from './tokens/token-store.js';
+export { FileTokenStore, type FileTokenStoreOptions } from './tokens/file-token-store.js';
+export { createSingleFlight, type SingleFlight } from './client/single-flight.js';
 export {
   createSpendLog,
   type SpendLog,
   type SpendLogEntry,
   type SpendLogOptions,
-} from './spend-log.js';
-export { type PaidInvoice, type PayInvoiceOptions, payInvoice } from './pay-invoice.js';
-export { formatToolError } from './tool-error.js';
-export { isToolErrorText } from './tool-outcome.js';
+} from './client/spend-log.js';
+export { type PaidInvoice, type PayInvoiceOptions, payInvoice } from './client/pay-invoice.js';
+export { formatToolError } from './tools/tool-error.js';
+export { isToolErrorText } from './tools/tool-outcome.js';
 export {
   createL402Tools,
   type L402ToolName,
   type L402ToolSpec,
   type L402ToolsOptions,
   type ToolContext,
-} from './tool-specs.js';
+} from './tools/tool-specs.js';

@@ -1,0 +1,471 @@
+import { type Msat, satsToMsat } from '../amount.js';
+import type { Budget } from '../budget/budget.js';
+import { createBudget } from '../budget/budget.js';
+import {
+  L402Error,
+  PaidNotDeliveredError,
+  PaymentLoopError,
+  RequestFailedError,
+} from '../errors.js';
+import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from '../budget/fee-limit.js';
+import { parseChallenges, selectChallenge } from '../protocol/parse-challenge.js';
+import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
+import {
+  buyToken,
+  credentialOf,
+  dropToken,
+  type PendingResolution,
+  type PriceQuote,
+  type PurchaseContext,
+  type PurchaseEvent,
+  quoteChallenge,
+  resolvePending,
+} from './purchase.js';
+import {
+  DEFAULT_MAX_REPLAY_BODY_BYTES,
+  type RequestSnapshot,
+  requestInit,
+  snapshotRequest,
+  withoutBody,
+} from './request-snapshot.js';
+import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
+import { createSingleFlight } from './single-flight.js';
+import type { SpendLog } from './spend-log.js';
+import {
+  MemoryTokenStore,
+  type StoredToken,
+  type TokenScope,
+  type TokenStore,
+  tokenKey,
+} from '../tokens/token-store.js';
+import type { Wallet } from '../wallet.js';
+
+export interface PaidFetchOptions {
+  wallet: Wallet;
+  /** Charged for every payment. Default: 1,000 sats per request, no total (set one!). */
+  budget?: Budget;
+  policy?: Policy | PolicyOptions;
+  /** Where bought tokens are kept for reuse. Default: in memory. */
+  tokenStore?: TokenStore;
+  /** What a bought token may be reused for: the exact path (default), the whole origin or a path prefix. */
+  tokenScope?: TokenScope;
+  /** Routing fee limit sent to the wallet and reserved in the budget. Default 1 sat + 1 %. */
+  feeLimit?: FeeLimit;
+  /**
+   * How long the wallet may take before the payment counts as unknown. Default 60 s. Also how
+   * long after it was recorded a call waits for a payment that another process sharing the
+   * token store may still be making, before asking the wallet about it one last time.
+   */
+  paymentTimeoutMs?: number;
+  /** Request bodies (streams included) up to this size are buffered so they can be replayed after paying. */
+  maxReplayBodyBytes?: number;
+  maxRedirects?: number;
+  /** The underlying fetch. Default: globalThis.fetch. */
+  fetch?: typeof globalThis.fetch;
+  /** Told about quotes, payments, reused tokens, refusals and errors; never given a secret. */
+  onEvent?: (event: PaidFetchEvent) => void;
+  /** Append-only JSONL record of every payment attempt and its outcome. */
+  spendLog?: SpendLog;
+}
+
+export interface PaidRequestInit extends RequestInit {
+  /** Lowers the price cap for this call only; it can never raise the configured cap. */
+  maxSats?: number;
+  /** Charge this call to this budget as well (e.g. a run budget); see `withBudget`. */
+  budget?: Budget;
+}
+
+/** What a call paid. `paid` is true when this call made a new payment. */
+export interface PaymentReceipt {
+  /** Origin and path of the last request (no query). */
+  url: string;
+  paid: boolean;
+  /** A token bought earlier (or by a concurrent call) opened the resource. */
+  usedCachedToken: boolean;
+  /** Invoice amount this call paid; 0 when it paid nothing. */
+  amountMsat: Msat;
+  /** Routing fee this call paid. */
+  feeMsat: Msat;
+  paymentHash?: string;
+}
+
+export type PaidResponse = Response & { readonly l402: PaymentReceipt };
+
+export type PaidFetchEvent =
+  | { type: 'quote'; url: string; quote: PriceQuote }
+  | PurchaseEvent
+  | { type: 'token-reused'; url: string; paymentHash: string }
+  | { type: 'denied'; url: string; error: L402Error }
+  | { type: 'error'; url: string; error: L402Error };
+
+export interface PaidFetch {
+  (input: RequestInfo | URL, init?: PaidRequestInit): Promise<PaidResponse>;
+  /** Asks for the price without paying: `priceMsat` is absent when the resource asks for none. */
+  quote(input: RequestInfo | URL, init?: RequestInit): Promise<PriceQuote>;
+  /**
+   * Asks the wallet about every payment the token store holds as pending (after a timeout or
+   * a crash): paid ones become usable tokens, failed ones are dropped (and their budget
+   * reservations released), the rest stay pending.
+   */
+  resolvePending(): Promise<PendingResolution[]>;
+  readonly wallet: Wallet;
+  readonly budget: Budget;
+  readonly policy: Policy;
+  readonly tokenStore: TokenStore;
+}
+
+export const DEFAULT_PAYMENT_TIMEOUT_MS = 60_000;
+
+/**
+ * A fetch that pays L402 challenges: at most one payment per call, only within the policy
+ * and every budget, never twice for one resource (single flight in the process, a claim in
+ * the token store across processes, pending payments remembered), with the token sent only
+ * to the origin and scope it was bought for.
+ */
+export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  const budget = options.budget ?? createBudget({ name: 'default', maxSatsPerRequest: 1_000 });
+  const policy =
+    options.policy && 'checkUrl' in options.policy
+      ? options.policy
+      : createPolicy(options.policy as PolicyOptions | undefined);
+  const tokenStore = options.tokenStore ?? new MemoryTokenStore();
+  const scope = options.tokenScope ?? 'path';
+  const maxReplayBodyBytes = options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BODY_BYTES;
+  const maxRedirects = options.maxRedirects ?? 20;
+  const paymentTimeoutMs = options.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS;
+  if (!(paymentTimeoutMs > 0)) throw new RangeError('paymentTimeoutMs must be a positive number');
+  const purchases = createSingleFlight<StoredToken>();
+  const emit = (event: PaidFetchEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // An observer must never break a payment.
+    }
+  };
+
+  const context: Omit<PurchaseContext, 'budgets' | 'maxMsat' | 'signal'> = {
+    wallet: options.wallet,
+    policy,
+    tokenStore,
+    scope,
+    feeLimit: checkFeeLimit(options.feeLimit ?? DEFAULT_FEE_LIMIT),
+    paymentTimeoutMs,
+    spendLog: options.spendLog,
+    emit,
+    unresolved: new Map(),
+  };
+
+  async function send(init: RequestInit, url: URL): Promise<Response> {
+    try {
+      return await baseFetch(url.href, init);
+    } catch (cause) {
+      throw new RequestFailedError(
+        `The request to ${url.origin} failed: ${describe(cause)}. Nothing was paid.`,
+        { url: redactUrl(url), cause },
+      );
+    }
+  }
+
+  /** Pays for `url` once, shared with concurrent callers that need the same token. */
+  async function purchase(
+    snapshot: RequestSnapshot,
+    url: URL,
+    header: string,
+    rejected: StoredToken | undefined,
+    budgets: Budget[],
+    maxMsat: Msat | undefined,
+  ): Promise<{ token: StoredToken; boughtHere: boolean }> {
+    let boughtHere = false;
+    let ranHere = false;
+    const buy = async () => {
+      ranHere = true;
+      // Another call may have bought the token while this one waited for its 402.
+      const fresh = await tokenStore.find(url, snapshot.method);
+      if (fresh && fresh.paymentHash !== rejected?.paymentHash) return fresh;
+      // Dropped here, inside the single flight, so a late 402 cannot drop a newer token.
+      if (rejected) await dropToken(tokenStore, rejected);
+      const bought = await buyToken(
+        { ...context, budgets, maxMsat, signal: snapshot.signal },
+        url,
+        snapshot.method,
+        header,
+      );
+      boughtHere = bought.paid;
+      return bought.token;
+    };
+    const key = tokenKey(url, snapshot.method, scope);
+    const attempt = async () => {
+      const shared = purchases.run(key, buy);
+      // The caller that pays passes its signal to the wallet; the others only stop waiting.
+      return ranHere ? shared : untilAborted(shared, snapshot.signal, url);
+    };
+    try {
+      return { token: await attempt(), boughtHere };
+    } catch (error) {
+      // Refused under another caller's budget or cap: try once under our own.
+      if (ranHere || !(error instanceof L402Error) || error.paid !== false || !isRefusal(error)) {
+        throw error;
+      }
+      return { token: await attempt(), boughtHere };
+    }
+  }
+
+  /** One hop: uses a stored token if any, buys one on a 402 (unless this call paid already), retries once. */
+  async function fetchOnce(
+    snapshot: RequestSnapshot,
+    url: URL,
+    init: PaidRequestInit | undefined,
+    maxMsat: Msat | undefined,
+    paidSoFar: PaymentReceipt | undefined,
+  ): Promise<{ response: Response; receipt: PaymentReceipt }> {
+    await policy.checkUrl(url);
+    const receipt: PaymentReceipt = {
+      url: redactUrl(url),
+      paid: false,
+      usedCachedToken: false,
+      amountMsat: 0n,
+      feeMsat: 0n,
+    };
+    const cached = await tokenStore.find(url, snapshot.method);
+    let response: Response;
+    if (cached) {
+      response = await send(requestInit(snapshot, url, credentialOf(cached)), url);
+      if (response.status !== 402) {
+        emit({ type: 'token-reused', url: receipt.url, paymentHash: cached.paymentHash });
+        return {
+          response,
+          receipt: { ...receipt, usedCachedToken: true, paymentHash: cached.paymentHash },
+        };
+      }
+      // The server no longer accepts it (expired, revoked): it is dropped and bought once more.
+    } else {
+      response = await send(requestInit(snapshot, url), url);
+    }
+    if (response.status !== 402) return { response, receipt };
+    const header = response.headers.get('www-authenticate');
+    // A 402 without an L402 challenge (x402, another scheme) is handed back untouched.
+    if (!header || !selectChallenge(parseChallenges(header))) return { response, receipt };
+    await response.body?.cancel();
+    if (paidSoFar?.paid) {
+      // Paid on an earlier hop of this call, and asked again after a redirect.
+      throw loopError(url, paidSoFar, paidSoFar.paymentHash);
+    }
+
+    const budgets = budgetsToCharge(budget, currentRunBudget(), init?.budget);
+    const { token, boughtHere } = await purchase(snapshot, url, header, cached, budgets, maxMsat);
+    const paidAmount = boughtHere ? token.amountMsat + token.feeMsat : 0n;
+    const paidDetails = {
+      url: receipt.url,
+      amountMsat: paidAmount,
+      feeMsat: boughtHere ? token.feeMsat : 0n,
+      paymentHash: token.paymentHash,
+    };
+
+    let paidResponse: Response;
+    try {
+      paidResponse = await send(requestInit(snapshot, url, credentialOf(token)), url);
+    } catch (error) {
+      throw new PaidNotDeliveredError(
+        `Paid for ${receipt.url} but the request with the token failed (${describe(error)}); the token is kept, so trying again costs nothing.`,
+        { ...paidDetails, cause: error },
+      );
+    }
+    if (paidResponse.status === 402) {
+      await paidResponse.body?.cancel();
+      await dropToken(tokenStore, token);
+      throw loopError(url, { ...receipt, paid: boughtHere, ...paidDetails }, token.paymentHash);
+    }
+    if (paidResponse.status >= 500) {
+      await paidResponse.body?.cancel();
+      throw new PaidNotDeliveredError(
+        `Paid for ${receipt.url} but the server answered ${paidResponse.status}; the token is kept, so trying again costs nothing.`,
+        { ...paidDetails, status: paidResponse.status },
+      );
+    }
+    return {
+      response: paidResponse,
+      receipt: {
+        ...receipt,
+        paid: boughtHere,
+        usedCachedToken: !boughtHere,
+        amountMsat: boughtHere ? token.amountMsat : 0n,
+        feeMsat: boughtHere ? token.feeMsat : 0n,
+        paymentHash: token.paymentHash,
+      },
+    };
+  }
+
+  const paidFetch = (async (input: RequestInfo | URL, init?: PaidRequestInit) => {
+    let snapshot: RequestSnapshot | undefined;
+    let total: PaymentReceipt | undefined;
+    try {
+      const maxMsat = init?.maxSats === undefined ? undefined : satsToMsat(init.maxSats);
+      snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
+      let url = snapshot.url;
+      for (let hop = 0; ; hop++) {
+        const { response, receipt } = await fetchOnce(snapshot, url, init, maxMsat, total);
+        total = mergeReceipts(total, receipt);
+        const location = response.headers.get('location');
+        if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
+          return withReceipt(response, total);
+        }
+        await response.body?.cancel();
+        if (snapshot.redirect === 'error' || hop >= maxRedirects) {
+          throw new RequestFailedError(
+            `${snapshot.redirect === 'error' ? 'A redirect was not allowed' : 'Too many redirects'} for ${redactUrl(url)}.`,
+            { url: redactUrl(url), paid: total.paid, amountMsat: total.amountMsat + total.feeMsat },
+          );
+        }
+        const next = new URL(location, url);
+        // 303, and 301/302 after POST, turn into a GET without body, as browsers do.
+        if (
+          response.status === 303 ||
+          ((response.status === 301 || response.status === 302) && snapshot.method === 'POST')
+        ) {
+          snapshot = withoutBody(snapshot);
+        }
+        url = next;
+      }
+    } catch (caught) {
+      let error =
+        caught instanceof L402Error
+          ? caught
+          : new RequestFailedError(`The request could not be made: ${describe(caught)}`, {
+              url: snapshot ? redactUrl(snapshot.url) : undefined,
+              paid: total?.paid ?? false,
+              amountMsat: total ? total.amountMsat + total.feeMsat : 0n,
+              cause: caught,
+            });
+      if (total?.paid && error.paid === false) {
+        // A later hop failed, but this call did pay on an earlier one: say so.
+        error = new PaidNotDeliveredError(
+          `Paid for ${total.url} but following its redirect failed (${error.code}); the token is kept, so trying again costs nothing.`,
+          {
+            url: total.url,
+            amountMsat: total.amountMsat + total.feeMsat,
+            feeMsat: total.feeMsat,
+            paymentHash: total.paymentHash,
+            cause: error,
+          },
+        );
+      }
+      const type = error.paid === false && isRefusal(error) ? 'denied' : 'error';
+      emit({ type, url: error.url ?? (snapshot ? redactUrl(snapshot.url) : ''), error });
+      throw error;
+    }
+  }) as PaidFetch;
+
+  paidFetch.quote = async (input, init) => {
+    try {
+      const snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
+      await policy.checkUrl(snapshot.url);
+      const response = await send(requestInit(snapshot, snapshot.url), snapshot.url);
+      await response.body?.cancel();
+      const quote = quoteChallenge(snapshot.url, response);
+      emit({ type: 'quote', url: quote.url, quote });
+      return quote;
+    } catch (error) {
+      if (error instanceof L402Error) throw error;
+      throw new RequestFailedError(`The quote could not be made: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  };
+  paidFetch.resolvePending = async () => {
+    const results: PendingResolution[] = [];
+    for (const token of await tokenStore.list()) {
+      if (token.state !== 'pending') continue;
+      results.push(await resolvePending(context, token));
+    }
+    return results;
+  };
+  Object.defineProperties(paidFetch, {
+    wallet: { value: options.wallet },
+    budget: { value: budget },
+    policy: { value: policy },
+    tokenStore: { value: tokenStore },
+  });
+  return paidFetch;
+}
+
+function loopError(url: URL, paid: PaymentReceipt, paymentHash: string | undefined) {
+  return new PaymentLoopError(
+    `The server asked for payment again for ${redactUrl(url)} after this request was paid; l402kit pays at most once per request.`,
+    {
+      url: redactUrl(url),
+      paid: paid.paid,
+      amountMsat: paid.amountMsat + paid.feeMsat,
+      feeMsat: paid.feeMsat,
+      paymentHash,
+    },
+  );
+}
+
+/** Waits for `promise` unless `signal` aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, url: URL) {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new RequestFailedError(`The request to ${redactUrl(url)} was aborted. Nothing was paid.`, {
+          url: redactUrl(url),
+          cause: signal.reason,
+        }),
+      );
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function withReceipt(response: Response, receipt: PaymentReceipt): PaidResponse {
+  Object.defineProperty(response, 'l402', { value: receipt, enumerable: false });
+  return response as PaidResponse;
+}
+
+function mergeReceipts(previous: PaymentReceipt | undefined, next: PaymentReceipt): PaymentReceipt {
+  if (!previous) return next;
+  return {
+    ...next,
+    paid: previous.paid || next.paid,
+    usedCachedToken: previous.usedCachedToken || next.usedCachedToken,
+    amountMsat: previous.amountMsat + next.amountMsat,
+    feeMsat: previous.feeMsat + next.feeMsat,
+    paymentHash: next.paymentHash ?? previous.paymentHash,
+  };
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+const refusalCodes = new Set([
+  'BUDGET_EXCEEDED',
+  'PRICE_ABOVE_CAP',
+  'POLICY_DENIED',
+  'APPROVAL_DENIED',
+  'AMOUNTLESS_INVOICE',
+  'INVOICE_EXPIRED',
+  'INVOICE_MISMATCH',
+  'NETWORK_MISMATCH',
+  'BODY_NOT_REPLAYABLE',
+]);
+
+function isRefusal(error: L402Error): boolean {
+  return refusalCodes.has(error.code);
+}
+
+/** Origin and path only: query strings may carry secrets. */
+export function redactUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof L402Error) return error.code;
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { decodeBase64, encodeBase64 } from './base64.js';
+import { L402Error } from '../errors.js';
+
+const bytes = new Uint8Array([0xfb, 0xff, 0xbf, 0x00, 0x01]);
+
+describe('base64', () => {
+  it('encodes standard and padded', () => {
+    expect(encodeBase64(bytes)).toBe('+/+/AAE=');
+    expect(encodeBase64(new Uint8Array())).toBe('');
+  });
+
+  it('decodes standard or url-safe, padded or not', () => {
+    for (const text of ['+/+/AAE=', '+/+/AAE', '-_-_AAE=', '-_-_AAE']) {
+      expect(decodeBase64(text)).toEqual(bytes);
+    }
+    expect(decodeBase64('')).toEqual(new Uint8Array());
+    expect(decodeBase64('QQ==')).toEqual(new Uint8Array([0x41]));
+    expect(decodeBase64('QUI')).toEqual(new Uint8Array([0x41, 0x42]));
+  });
+
+  it.each([
+    ['a character outside both alphabets', 'QUJD*A=='],
+    ['whitespace', 'QU JD'],
+    ['mixed alphabets', '+/-_AAE='],
+    ['too much padding', 'QQ==='],
+    ['padding on a full group', 'QUJD===='],
+    ['padding that does not fit the length', 'QUI=='],
+    ['an impossible length', 'QUJDR'],
+    ['padding in the middle', 'QQ==QQ=='],
+    ['non-zero trailing bits', 'QR=='],
+  ])('refuses %s', (_name, text) => {
+    expect(() => decodeBase64(text)).toThrow(L402Error);
+  });
+});

@@ -1,0 +1,74 @@
+import { decodeBase64 } from './base64.js';
+import { MalformedCredentialError } from '../errors.js';
+
+/** What goes into `Authorization: L402 <macaroon>:<preimage>`. */
+export interface L402Credential {
+  scheme: 'L402' | 'LSAT';
+  /** Base64 as the server sent it. */
+  macaroon: string;
+  /** 32 bytes, lower-case hex. */
+  preimage: string;
+}
+
+const PREIMAGE_HEX = /^[0-9a-fA-F]{64}$/;
+
+function checkScheme(scheme: string): 'L402' | 'LSAT' {
+  const upper = typeof scheme === 'string' ? scheme.toUpperCase() : '';
+  if (upper !== 'L402' && upper !== 'LSAT') {
+    throw new MalformedCredentialError('credential scheme must be L402 or LSAT');
+  }
+  return upper;
+}
+
+function checkMacaroon(macaroon: string): string {
+  if (typeof macaroon !== 'string' || macaroon.length === 0) {
+    throw new MalformedCredentialError('credential has no macaroon');
+  }
+  try {
+    decodeBase64(macaroon);
+  } catch (error) {
+    throw new MalformedCredentialError('credential macaroon is not base64', { cause: error });
+  }
+  return macaroon;
+}
+
+function checkPreimage(preimage: string): string {
+  if (typeof preimage !== 'string' || !PREIMAGE_HEX.test(preimage)) {
+    throw new MalformedCredentialError('credential preimage must be 32 bytes of hex');
+  }
+  return preimage.toLowerCase();
+}
+
+/**
+ * `L402 <base64 macaroon>:<64 lower-case hex>`: upper-case scheme and lower-case preimage,
+ * the only form aperture's parser accepts. The scheme defaults to L402.
+ */
+export function formatCredential(credential: {
+  scheme?: 'L402' | 'LSAT';
+  macaroon: string;
+  preimage: string;
+}): string {
+  const scheme = checkScheme(credential.scheme ?? 'L402');
+  return `${scheme} ${checkMacaroon(credential.macaroon)}:${checkPreimage(credential.preimage)}`;
+}
+
+/** Reads an `Authorization` value; scheme and hex in any case. MalformedCredentialError otherwise. */
+export function parseCredential(header: string | null | undefined): L402Credential {
+  if (typeof header !== 'string' || header.trim().length === 0) {
+    throw new MalformedCredentialError('no Authorization credential');
+  }
+  const match = /^([^\s]+)[ \t]+([^\s]+)$/.exec(header.trim());
+  if (match === null)
+    throw new MalformedCredentialError('credential must be "L402 <macaroon>:<preimage>"');
+  const scheme = checkScheme(match[1] as string);
+  const token = match[2] as string;
+  // Base64 has no ':', so the last one separates macaroon and preimage.
+  const separator = token.lastIndexOf(':');
+  if (separator < 0)
+    throw new MalformedCredentialError('credential has no ":" between macaroon and preimage');
+  return {
+    scheme,
+    macaroon: checkMacaroon(token.slice(0, separator)),
+    preimage: checkPreimage(token.slice(separator + 1)),
+  };
+}

@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { L402Error } from '../errors.js';
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+const HASH_HEX = /^[0-9a-fA-F]{64}$/;
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Lower-case hex. */
+export function bytesToHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Either case accepted; throws an L402Error on odd length or a non-hex character. */
+export function hexToBytes(hex: string): Uint8Array {
+  if (typeof hex !== 'string' || !HEX.test(hex)) throw new L402Error('not valid hex');
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/**
+ * Whether sha256(preimage) equals the payment hash, both 32 bytes of hex in either case.
+ * False on malformed input. The digests are compared in constant time.
+ */
+export function isPreimageFor(preimageHex: string, paymentHashHex: string): boolean {
+  if (typeof preimageHex !== 'string' || typeof paymentHashHex !== 'string') return false;
+  if (!HASH_HEX.test(preimageHex) || !HASH_HEX.test(paymentHashHex)) return false;
+  const digest = createHash('sha256').update(Buffer.from(preimageHex, 'hex')).digest();
+  return timingSafeEqual(digest, Buffer.from(paymentHashHex, 'hex'));
+}

@@ -1,0 +1,242 @@
+import { z } from 'zod';
+import { formatMsat, satsToMsat } from '../amount.js';
+import { type Budget, describeBudget } from '../budget/budget.js';
+import { decodeInvoice } from '../protocol/invoice.js';
+import type { PaidFetch } from '../client/paid-fetch.js';
+import { payInvoice } from '../client/pay-invoice.js';
+import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
+import { describeAmount, formatToolError } from './tool-error.js';
+
+/** What a framework hands a tool call: the run's budget and the call's abort signal. */
+export interface ToolContext {
+  /** The budget of this agent run; charged on top of the paid fetch's own budget. */
+  budget?: Budget;
+  signal?: AbortSignal;
+}
+
+/**
+ * A framework-neutral tool: adapters turn it into a LangChain, AI SDK or MCP tool. `execute`
+ * never throws: failures come back as text that says whether anything was paid.
+ */
+export interface L402ToolSpec<Shape extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  description: string;
+  inputSchema: z.ZodObject<Shape>;
+  execute(input: z.infer<z.ZodObject<Shape>>, context?: ToolContext): Promise<string>;
+}
+
+export interface L402ToolsOptions {
+  paidFetch: PaidFetch;
+  /** Response bodies are cut to this many characters, with a note. Default 20,000. */
+  maxResponseChars?: number;
+  /** Offer `pay_invoice` (off by default: it pays arbitrary invoices, within the budget). */
+  enablePayInvoice?: boolean;
+  /** Offer `create_invoice` (off by default). */
+  enableCreateInvoice?: boolean;
+}
+
+export type L402ToolName =
+  | 'l402_fetch'
+  | 'l402_quote'
+  | 'budget_status'
+  | 'wallet_balance'
+  | 'decode_invoice'
+  | 'pay_invoice'
+  | 'create_invoice';
+
+const fetchInput = z.object({
+  url: z.string().describe('Absolute http(s) URL to fetch.'),
+  method: z
+    .enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+    .optional()
+    .describe('HTTP method; default GET.'),
+  headers: z.record(z.string(), z.string()).optional().describe('Extra request headers.'),
+  body: z.string().optional().describe('Request body, e.g. JSON text.'),
+  maxSats: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      'Refuse to pay more than this many sats for this call (can only lower the configured cap).',
+    ),
+});
+
+const quoteInput = z.object({
+  url: z.string().describe('Absolute http(s) URL to price.'),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
+});
+
+const noInput = z.object({});
+const invoiceInput = z.object({
+  invoice: z.string().describe('A BOLT11 Lightning invoice (lnbc...).'),
+});
+const payInput = invoiceInput.extend({
+  maxSats: z.number().positive().optional().describe('Refuse to pay more than this many sats.'),
+});
+const createInput = z.object({
+  amountSats: z.number().positive().describe('Amount in sats.'),
+  description: z.string().optional(),
+});
+
+// A spec typed for its own input, stored beside the others (parameters are contravariant).
+function defineTool<Shape extends z.ZodRawShape>(spec: L402ToolSpec<Shape>): L402ToolSpec {
+  return spec as unknown as L402ToolSpec;
+}
+
+/** The l402kit tools, ready for any agent framework through an adapter. */
+export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
+  const { paidFetch } = options;
+  const maxChars = options.maxResponseChars ?? 20_000;
+  const runBudget = (context?: ToolContext) => context?.budget ?? currentRunBudget();
+  const guarded =
+    <Shape extends z.ZodRawShape>(
+      name: string,
+      run: (input: z.infer<z.ZodObject<Shape>>, context?: ToolContext) => Promise<string>,
+    ) =>
+    async (input: z.infer<z.ZodObject<Shape>>, context?: ToolContext) => {
+      try {
+        return await run(input, context);
+      } catch (error) {
+        return formatToolError(name, error);
+      }
+    };
+  const remaining = (context?: ToolContext) =>
+    describeBudget(runBudget(context) ?? paidFetch.budget);
+
+  const tools: L402ToolSpec[] = [
+    defineTool({
+      name: 'l402_fetch',
+      description:
+        'Fetch a URL over HTTP. If the server asks for payment (HTTP 402 with an L402 Lightning invoice), pay it automatically within the budget and return the content. Reports what was paid and the budget left. Use l402_quote first to compare prices.',
+      inputSchema: fetchInput,
+      execute: guarded<typeof fetchInput.shape>('l402_fetch', async (input, context) => {
+        const response = await paidFetch(input.url, {
+          method: input.method ?? 'GET',
+          headers: input.headers,
+          body: input.body,
+          maxSats: input.maxSats,
+          budget: runBudget(context),
+          signal: context?.signal,
+        });
+        const text = await response.text();
+        const receipt = response.l402;
+        const paid = receipt.paid
+          ? `Paid ${describeAmount(receipt.amountMsat, receipt.feeMsat)} for this request.`
+          : receipt.usedCachedToken
+            ? 'Used a token bought earlier; nothing paid now.'
+            : 'Nothing paid.';
+        const body =
+          text.length > maxChars
+            ? `${text.slice(0, maxChars)}\n[truncated: showing ${maxChars} of ${text.length} characters]`
+            : text;
+        return [
+          `HTTP ${response.status} ${response.statusText}`.trim() +
+            ` (${response.headers.get('content-type') ?? 'no content type'})`,
+          paid,
+          remaining(context),
+          '',
+          body,
+        ].join('\n');
+      }),
+    }),
+    defineTool({
+      name: 'l402_quote',
+      description:
+        'Get the price of a URL without paying: returns the price in sats and the description from its L402 invoice, or says it is free. Use it to compare sources before buying.',
+      inputSchema: quoteInput,
+      execute: guarded<typeof quoteInput.shape>('l402_quote', async (input, context) => {
+        const quote = await paidFetch.quote(input.url, {
+          method: input.method ?? 'GET',
+          signal: context?.signal,
+        });
+        if (quote.priceMsat === undefined) {
+          return `${quote.url} needs no payment (HTTP ${quote.status}).`;
+        }
+        return [
+          `${quote.url} costs ${formatMsat(quote.priceMsat)} (plus a small routing fee).`,
+          quote.description ? `Description: ${quote.description}` : undefined,
+          remaining(context),
+        ]
+          .filter(Boolean)
+          .join('\n');
+      }),
+    }),
+    defineTool({
+      name: 'budget_status',
+      description:
+        "Show how much of the spending budget is left, spent and in flight, and the wallet's own limit when it has one.",
+      inputSchema: noInput,
+      execute: guarded('budget_status', async (_input, context) => {
+        // The wallet's limit (an NWC connection's budget) applies on top of l402kit's.
+        const wallet = await paidFetch.wallet.getBudget?.().catch(() => undefined);
+        if (!wallet) return remaining(context);
+        const renews = wallet.renewsAt ? `, renews ${wallet.renewsAt.toISOString()}` : '';
+        return `${remaining(context)}\nWallet-side limit: ${formatMsat(wallet.usedMsat)} used of ${formatMsat(wallet.totalMsat)}${renews}.`;
+      }),
+    }),
+    defineTool({
+      name: 'wallet_balance',
+      description:
+        'Show the Lightning wallet balance (the budget, not the balance, limits what may be spent).',
+      inputSchema: noInput,
+      execute: guarded('wallet_balance', async () => {
+        if (!paidFetch.wallet.getBalance) return 'This wallet does not report its balance.';
+        const { balanceMsat } = await paidFetch.wallet.getBalance();
+        return `Wallet balance: ${formatMsat(balanceMsat)}.`;
+      }),
+    }),
+    defineTool({
+      name: 'decode_invoice',
+      description:
+        'Decode a BOLT11 Lightning invoice: amount, description, expiry, network. Pays nothing.',
+      inputSchema: invoiceInput,
+      execute: guarded<typeof invoiceInput.shape>('decode_invoice', async ({ invoice }) => {
+        const decoded = decodeInvoice(invoice);
+        return [
+          `Amount: ${decoded.amountMsat === undefined ? 'none (open amount; l402kit will not pay it)' : formatMsat(decoded.amountMsat)}`,
+          `Description: ${decoded.description ?? '(none)'}`,
+          `Network: ${decoded.network}`,
+          `Expires: ${decoded.expiresAt.toISOString()}`,
+          `Payment hash: ${decoded.paymentHash}`,
+        ].join('\n');
+      }),
+    }),
+  ];
+  if (options.enablePayInvoice) {
+    tools.push(
+      defineTool({
+        name: 'pay_invoice',
+        description: 'Pay a BOLT11 Lightning invoice within the budget and spending policy.',
+        inputSchema: payInput,
+        execute: guarded<typeof payInput.shape>('pay_invoice', async (input, context) => {
+          const paid = await payInvoice(input.invoice, {
+            wallet: paidFetch.wallet,
+            policy: paidFetch.policy,
+            budgets: budgetsToCharge(paidFetch.budget, currentRunBudget(), context?.budget),
+            maxSats: input.maxSats,
+            signal: context?.signal,
+          });
+          return `Paid ${describeAmount(paid.amountMsat, paid.feeMsat)}. Payment hash: ${paid.paymentHash}.\n${remaining(context)}`;
+        }),
+      }),
+    );
+  }
+  if (options.enableCreateInvoice) {
+    tools.push(
+      defineTool({
+        name: 'create_invoice',
+        description: 'Create a BOLT11 Lightning invoice to receive a payment.',
+        inputSchema: createInput,
+        execute: guarded<typeof createInput.shape>('create_invoice', async (input) => {
+          if (!paidFetch.wallet.createInvoice) return 'This wallet cannot create invoices.';
+          const created = await paidFetch.wallet.createInvoice({
+            amountMsat: satsToMsat(input.amountSats),
+            description: input.description,
+          });
+          return `Invoice: ${created.invoice}\nPayment hash: ${created.paymentHash}`;
+        }),
+      }),
+    );
+  }
+  return tools;
+}
