@@ -1,4 +1,5 @@
 export { formatMsat, MSAT_PER_SAT, type Msat, msatToSats, satsToMsat } from './amount.js';
+export { budgetHost, canonicalHost, canonicalOrigin } from './canonical-host.js';
 export * from './errors.js';
 export { decodeBase64, encodeBase64 } from './protocol/base64.js';
 export { type Caveat, caveatValues, macaroonExpiry, parseCaveat } from './protocol/caveats.js';

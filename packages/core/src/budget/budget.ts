@@ -1,4 +1,5 @@
 import { formatMsat, type Msat, satsToMsat } from '../amount.js';
+import { budgetHost } from '../canonical-host.js';
 import { BudgetExceededError } from '../errors.js';
 
 export interface BudgetOptions {
@@ -9,7 +10,11 @@ export interface BudgetOptions {
   /** Cap on one payment, invoice amount plus the maximum routing fee. */
   maxSatsPerRequest?: number | bigint;
   maxMsatPerRequest?: Msat;
-  /** Cap on everything spent, reserved or pending for one host. */
+  /**
+   * Cap on everything spent, reserved or pending for one host. Hosts are compared in canonical
+   * form (`budgetHost`): case, a trailing dot, the port and IPv4/IPv6 spellings do not make
+   * another host, and every loopback name and address counts as the one host `localhost`.
+   */
   maxSatsPerHost?: number | bigint;
   maxMsatPerHost?: Msat;
   /** Shown in messages and status, e.g. "daily" or "run 42". */
@@ -23,6 +28,7 @@ export interface ReserveRequest {
   amountMsat: Msat;
   /** The most the wallet may spend on routing fees; reserved up front so fees cannot overspend. */
   maxFeeMsat: Msat;
+  /** The payee's host name (a port is ignored); see `maxSatsPerHost`. */
   host: string;
   description?: string;
   /** Only used in error details; pass it without secrets in the query. */
@@ -143,7 +149,8 @@ export function createBudget(options: BudgetOptions = {}): Budget {
     reserve(request) {
       const amount = requireMsat(request.amountMsat, 'amountMsat');
       const maxFee = requireMsat(request.maxFeeMsat, 'maxFeeMsat');
-      const host = normalizeHost(request.host);
+      // Every spelling of one host shares its per-host books.
+      const host = budgetHost(request.host);
       const need = amount + maxFee;
       const refusal = findRefusal(level, need, host);
       if (refusal !== undefined) {
@@ -161,7 +168,7 @@ export function createBudget(options: BudgetOptions = {}): Budget {
     },
     canAfford(amountMsat, maxFeeMsat, host) {
       const need = requireMsat(amountMsat, 'amountMsat') + requireMsat(maxFeeMsat, 'maxFeeMsat');
-      return findRefusal(level, need, normalizeHost(host)) === undefined;
+      return findRefusal(level, need, budgetHost(host)) === undefined;
     },
     status() {
       return statusOf(level, budget.parent);
@@ -391,12 +398,6 @@ function hostBooks(level: Level, host: string): HostBooks {
     level.hosts.set(host, books);
   }
   return books;
-}
-
-function normalizeHost(host: string): string {
-  if (typeof host !== 'string' || host === '')
-    throw new RangeError('host must be a non-empty string');
-  return host.toLowerCase();
 }
 
 function positive(value: Msat): Msat {

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { formatMsat, type Msat, satsToMsat } from '../amount.js';
+import { canonicalHost } from '../canonical-host.js';
 import {
   ApprovalDeniedError,
   PolicyDeniedError,
@@ -20,7 +21,8 @@ export interface PaymentApprovalRequest {
 /**
  * A host pattern: an exact host name, a glob where a leading `*.` matches any subdomain
  * (not the bare domain) and any other `*` matches within one label, or a RegExp tested
- * against the host name (lower case, IPv6 without brackets). `*` alone matches every host.
+ * against the canonical host name (`canonicalHost`: lower case, no trailing dot, IPv6 without
+ * brackets, IPv4-mapped IPv6 as IPv4). `*` alone matches every host.
  * Ports are not part of a pattern.
  */
 export type HostPattern = string | RegExp;
@@ -153,7 +155,8 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') {
         deny(`only http and https URLs may be fetched, not ${url.protocol}`);
       }
-      const host = stripBrackets(url.hostname.toLowerCase());
+      // Rules see the canonical host, so no spelling of a denied host slips past them.
+      const host = canonicalHost(url.hostname);
       if (requireHttps && url.protocol === 'http:' && !isLoopbackHost(host)) {
         deny('https is required (requireHttps)');
       }
@@ -170,7 +173,8 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
       if (isLoopbackHost(host)) deny(`${host} is a loopback name (allowPrivateNetwork)`);
       let addresses: string[];
       try {
-        addresses = await resolveHost(host);
+        // The name as it will be connected to: a trailing dot changes what a resolver looks up.
+        addresses = await resolveHost(stripBrackets(url.hostname));
       } catch (cause) {
         throw new RequestFailedError(`Could not resolve ${host}. Nothing was paid.`, {
           paid: false,
@@ -224,7 +228,9 @@ function compileHostPattern(pattern: HostPattern): (host: string) => boolean {
     const regexp = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
     return (host) => regexp.test(host);
   }
-  const text = stripBrackets(pattern.trim().toLowerCase()).replace(/\.$/, '');
+  const text = pattern.includes('*')
+    ? stripBrackets(pattern.trim().toLowerCase()).replace(/\.$/, '')
+    : canonicalPattern(pattern);
   if (text === '*') return () => true;
   if (!text.includes('*')) return (host) => host.replace(/\.$/, '') === text;
   const toRegExpSource = (part: string) =>
@@ -270,6 +276,15 @@ function expandIPv6(address: string): number[] {
   const start = parse(head);
   const end = tail === undefined ? [] : parse(tail);
   return [...start, ...Array<number>(8 - start.length - end.length).fill(0), ...end];
+}
+
+// An exact host pattern spelled the way `checkUrl` spells hosts; one that names no host matches none.
+function canonicalPattern(pattern: string): string {
+  try {
+    return canonicalHost(pattern);
+  } catch {
+    return pattern;
+  }
 }
 
 function stripBrackets(host: string): string {

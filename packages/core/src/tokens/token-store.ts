@@ -1,4 +1,5 @@
 import type { Msat } from '../amount.js';
+import { canonicalOrigin } from '../canonical-host.js';
 
 /**
  * A bought L402 token. Stored as `pending` before the invoice is paid (so a crash cannot
@@ -7,7 +8,10 @@ import type { Msat } from '../amount.js';
 export interface StoredToken {
   /** From `tokenKey`: origin, method and scope. One token per key. */
   key: string;
-  /** scheme://host[:port] exactly as `URL.origin` gives it; a token is never sent elsewhere. */
+  /**
+   * scheme://host[:port] with the host canonical (`canonicalOrigin`: no trailing dot, IPv4-mapped
+   * IPv6 as IPv4), a valid `URL.origin`; a token is never sent to another origin.
+   */
   origin: string;
   /** The paths it covers: an exact path ("/v1/search") or "prefix:/v1" (see `scopeCovers`). */
   scope: string;
@@ -32,7 +36,7 @@ export interface StoredToken {
 export interface TokenStore {
   get(key: string): Promise<StoredToken | undefined>;
   /**
-   * A paid, unexpired token whose origin is exactly the URL's (scheme, host and port), whose
+   * A paid, unexpired token whose origin is the URL's `canonicalOrigin` (scheme, host and port), whose
    * scope covers the URL's path (the query is ignored) and whose method, if any, matches.
    * The most specific scope wins, then the newest token.
    */
@@ -124,7 +128,7 @@ export function isTokenUsable(
     typeof token.preimage === 'string' &&
     token.preimage !== '' &&
     url.origin !== 'null' &&
-    token.origin === url.origin &&
+    token.origin === canonicalOrigin(url) &&
     (token.method === undefined || token.method === method.toUpperCase()) &&
     (token.expiresAt === undefined || token.expiresAt > now) &&
     scopeCovers(token.scope, url.pathname)
@@ -298,8 +302,9 @@ export class TokenIndex {
   }
 
   find(url: URL, method: string, now: number): StoredToken | undefined {
-    const scopes = this.#byOrigin.get(url.origin);
-    if (scopes === undefined || url.origin === 'null') return undefined;
+    if (url.origin === 'null') return undefined;
+    const scopes = this.#byOrigin.get(canonicalOrigin(url));
+    if (scopes === undefined) return undefined;
     // Most specific first: the exact path, then prefixes from the longest to "/".
     for (const scope of coveringScopes(url.pathname)) {
       const keys = scopes.get(scope);
@@ -376,9 +381,10 @@ export class MemoryTokenStore implements TokenStore {
   }
 }
 
+// Canonical, so that `shop.test.` and `shop.test`, or `[::ffff:7f00:1]` and `127.0.0.1`, share tokens.
 function requireOrigin(url: URL): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new RangeError(`tokens are only kept for http(s) URLs, not ${url.protocol}`);
   }
-  return url.origin;
+  return canonicalOrigin(url);
 }
