@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Decision } from './paywall.js';
+import type { Decision } from './decision.js';
 import type { PaywallReply } from './reply.js';
 import type { PaidToken } from './verify-credential.js';
 

@@ -6,14 +6,10 @@ import {
   mintMacaroon,
 } from '@l402kit/core';
 import { mintCaveats, type RequestScope } from './caveats.js';
+import type { Decision } from './decision.js';
 import { createNodeMiddleware, type NodeMiddleware } from './node-middleware.js';
 import { type PaywallOptions, priceOf, resolveOptions } from './options.js';
-import {
-  type PaywallReply,
-  paymentRequiredReply,
-  toFetchResponse,
-  unavailableReply,
-} from './reply.js';
+import { paymentRequiredReply, toFetchResponse, unavailableReply } from './reply.js';
 import {
   type PaidToken,
   type VerificationResult,
@@ -25,11 +21,6 @@ export type FetchHandler = (
   request: Request,
   context: { token: PaidToken | undefined },
 ) => Response | Promise<Response>;
-
-/** Let the request through (with the token that paid, if any), or answer it with `reply`. */
-export type Decision =
-  | { allow: true; token: PaidToken | undefined }
-  | { allow: false; reply: PaywallReply };
 
 export type Authorization =
   | { ok: true; token: PaidToken | undefined }
