@@ -37,8 +37,8 @@ describe('mintCaveats', () => {
 });
 
 describe('checkCaveats', () => {
-  const check = (caveats: string[], requestScope: RequestScope = scope) =>
-    checkCaveats(caveats, 'research', requestScope, now);
+  const check = (caveats: string[], requestScope: RequestScope = scope, tier = 0) =>
+    checkCaveats(caveats, 'research', { ...requestScope, tier }, now);
 
   it('accepts the caveats the paywall mints for the same request', () => {
     const options = resolveOptions({
@@ -57,6 +57,21 @@ describe('checkCaveats', () => {
     expect(check(['services=research:0,other:0', 'services=other:0'])).toBe('wrong_service');
     expect(check(['services=research'])).toBe('invalid_caveat');
     expect(check(['services='])).toBe('invalid_caveat');
+  });
+
+  it('issue 11 item 12: a token opens its own tier and the tiers below it, never a higher one', () => {
+    expect(check(['services=research:0'], scope, 1)).toBe('insufficient_tier');
+    expect(check(['services=research:1'], scope, 1)).toBeUndefined();
+    expect(check(['services=research:2'], scope, 1)).toBeUndefined();
+    expect(check(['services=other:5,research:0'], scope, 1)).toBe('insufficient_tier');
+    // A caveat the holder adds can lower the tier, never raise it.
+    expect(check(['services=research:0', 'services=research:9'], scope, 1)).toBe(
+      'insufficient_tier',
+    );
+    expect(check(['services=research:2', 'services=research:0'], scope, 1)).toBe(
+      'insufficient_tier',
+    );
+    expect(check(['services=research:0,research:9'], scope, 1)).toBe('insufficient_tier');
   });
 
   it('refuses a token after its valid_until, including an unreadable one', () => {

@@ -10,6 +10,7 @@ export type RejectionReason =
   | 'preimage_mismatch'
   | 'invalid_caveat'
   | 'wrong_service'
+  | 'insufficient_tier'
   | 'expired'
   | 'wrong_path'
   | 'wrong_method'
@@ -21,6 +22,12 @@ export interface RequestScope {
   method: string;
   /** A capability the request needs; checked against `<service>_capabilities` when present. */
   capability?: string;
+}
+
+/** The scope plus what this paywall demands of every token whatever the request. */
+export interface CaveatRequirements extends RequestScope {
+  /** The paywall's tier: a token must name this service at this tier or a higher one. */
+  tier: number;
 }
 
 /** The caveat keys one service uses, following aperture's `<service>_<condition>` convention. */
@@ -57,16 +64,20 @@ export function mintCaveats(options: ResolvedOptions, scope: RequestScope, now: 
 export function checkCaveats(
   caveats: string[],
   serviceName: string,
-  scope: RequestScope,
+  scope: CaveatRequirements,
   now: Date,
 ): RejectionReason | undefined {
   const keys = caveatKeys(serviceName);
   const services = caveatValues(caveats, keys.services);
   if (services.length === 0) return 'wrong_service';
   for (const value of services) {
-    const names = parseServices(value);
-    if (names === undefined) return 'invalid_caveat';
-    if (!names.includes(serviceName)) return 'wrong_service';
+    const entries = parseServices(value);
+    if (entries === undefined) return 'invalid_caveat';
+    const ours = entries.filter((entry) => entry.name === serviceName);
+    if (ours.length === 0) return 'wrong_service';
+    // A higher tier includes the lower ones; every entry must reach ours, so an added
+    // caveat can lower a token's tier but never raise it.
+    if (ours.some((entry) => entry.tier < scope.tier)) return 'insufficient_tier';
   }
   // Every `*_valid_until`, ours or not, and unreadable ones count as expired: fail closed.
   // Valid strictly before the instant, as in aperture's timeout satisfier.
@@ -86,15 +97,15 @@ export function checkCaveats(
   return undefined;
 }
 
-/** `name:tier,name:tier` to the names; undefined when an entry is not of that form. */
-function parseServices(value: string): string[] | undefined {
-  const names: string[] = [];
+/** `name:tier,name:tier` to its entries; undefined when an entry is not of that form. */
+function parseServices(value: string): Array<{ name: string; tier: number }> | undefined {
+  const entries: Array<{ name: string; tier: number }> = [];
   for (const entry of splitList(value)) {
     const match = /^([^:\s]+):(\d+)$/.exec(entry);
     if (match === null) return undefined;
-    names.push(match[1]!);
+    entries.push({ name: match[1]!, tier: Number(match[2]) });
   }
-  return names;
+  return entries;
 }
 
 function splitList(value: string): string[] {

@@ -15,7 +15,10 @@ export interface PaywallOptions {
   /** Service name in `services=<name>:<tier>` and the `<name>_...` caveats (aperture's convention). */
   serviceName: string;
   price: Price;
-  /** Service tier written into the `services=` caveat; default 0. */
+  /**
+   * Service tier written into the `services=` caveat; default 0. A token opens paywalls of the
+   * same service at its tier or lower ones.
+   */
   tier?: number;
   /** Invoice description and the `description` of the 402 JSON body. */
   description?: string;

@@ -189,6 +189,8 @@ describe('a paid credential', () => {
 });
 
 describe('a rejected credential gets a fresh 402', () => {
+  const scope = { path: '/search', method: 'GET' };
+
   it('when the macaroon was signed with another root key', async () => {
     const context = await setup();
     const paid = await buy(context);
@@ -290,6 +292,30 @@ describe('a rejected credential gets a fresh 402', () => {
       ok: false,
       reason: 'wrong_service',
     });
+  });
+
+  it('issue 11 item 12: when a lower-tier token of the same service and key meets a higher-tier paywall', async () => {
+    const basic = await setup({ tier: 0 });
+    const pro = createFixture({ rootKey: basic.rootKey, tier: 1 });
+    const proServer = await serve(pro.paywall);
+    const basicToken = await buy(basic);
+    const proToken = await payChallenge(pro.buyer, await fetch(`${proServer.url}/search`));
+    expect(decodeMacaroon(proToken.challenge.macaroon).caveats).toContain('services=research:1');
+    const open = (url: string, authorization: string) =>
+      fetch(`${url}/search`, { headers: { Authorization: authorization } });
+
+    await expectFreshChallenge(
+      await open(proServer.url, basicToken.authorization),
+      basicToken.challenge.invoice,
+    );
+    expect(pro.paywall.verifyCredential(basicToken.authorization, scope)).toEqual({
+      ok: false,
+      reason: 'insufficient_tier',
+    });
+    // A higher tier includes the lower ones.
+    expect((await open(proServer.url, proToken.authorization)).status).toBe(200);
+    expect((await open(basic.url, proToken.authorization)).status).toBe(200);
+    expect((await open(basic.url, basicToken.authorization)).status).toBe(200);
   });
 
   it('when an attenuation narrows the services to another one', async () => {

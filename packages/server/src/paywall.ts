@@ -56,7 +56,7 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
     return verifyAuthorization(header, {
       rootKey: options.rootKey,
       serviceName: options.serviceName,
-      scope,
+      scope: { ...scope, tier: options.tier },
       now: options.now(),
     });
   }

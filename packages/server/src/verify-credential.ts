@@ -5,7 +5,7 @@ import {
   parseCredential,
   verifyMacaroonSignature,
 } from '@l402kit/core';
-import { checkCaveats, type RejectionReason, type RequestScope } from './caveats.js';
+import { type CaveatRequirements, checkCaveats, type RejectionReason } from './caveats.js';
 
 /** What a valid credential proves: who paid for what, and until when. */
 export interface PaidToken {
@@ -26,7 +26,7 @@ export type VerificationResult =
 export interface VerificationContext {
   rootKey: Uint8Array;
   serviceName: string;
-  scope: RequestScope;
+  scope: CaveatRequirements;
   now: Date;
 }
 
