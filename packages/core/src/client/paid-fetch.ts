@@ -1,14 +1,11 @@
 import { type Msat, satsToMsat } from '../amount.js';
 import type { Budget } from '../budget/budget.js';
 import { createBudget } from '../budget/budget.js';
-import {
-  L402Error,
-  PaidNotDeliveredError,
-  PaymentLoopError,
-  RequestFailedError,
-} from '../errors.js';
+import { L402Error, PaymentLoopError, RequestFailedError } from '../errors.js';
 import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from '../budget/fee-limit.js';
 import { parseChallenges, selectChallenge } from '../protocol/parse-challenge.js';
+import { deliveryError, type PaymentReceipt } from './delivery-error.js';
+import { guardBody } from './guarded-body.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
   buyToken,
@@ -75,19 +72,7 @@ export interface PaidRequestInit extends RequestInit {
   budget?: Budget;
 }
 
-/** What a call paid. `paid` is true when this call made a new payment. */
-export interface PaymentReceipt {
-  /** Origin and path of the last request (no query). */
-  url: string;
-  paid: boolean;
-  /** A token bought earlier (or by a concurrent call) opened the resource. */
-  usedCachedToken: boolean;
-  /** Invoice amount this call paid; 0 when it paid nothing. */
-  amountMsat: Msat;
-  /** Routing fee this call paid. */
-  feeMsat: Msat;
-  paymentHash?: string;
-}
+export type { PaymentReceipt };
 
 export type PaidResponse = Response & { readonly l402: PaymentReceipt };
 
@@ -156,10 +141,12 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     unresolved: new Map(),
   };
 
-  async function send(init: RequestInit, url: URL): Promise<Response> {
+  /** One HTTP request; `spent` says what the call has paid so far, for its error. */
+  async function send(init: RequestInit, url: URL, spent?: PaymentReceipt): Promise<Response> {
     try {
       return await baseFetch(url.href, init);
     } catch (cause) {
+      if (spent) throw deliveryError(spent, `the request failed (${describe(cause)})`, { cause });
       throw new RequestFailedError(
         `The request to ${url.origin} failed: ${describe(cause)}. Nothing was paid.`,
         { url: redactUrl(url), cause },
@@ -230,13 +217,11 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     const cached = await tokenStore.find(url, snapshot.method);
     let response: Response;
     if (cached) {
-      response = await send(requestInit(snapshot, url, credentialOf(cached)), url);
+      const reused = { ...receipt, usedCachedToken: true, paymentHash: cached.paymentHash };
+      response = await send(requestInit(snapshot, url, credentialOf(cached)), url, reused);
       if (response.status !== 402) {
         emit({ type: 'token-reused', url: receipt.url, paymentHash: cached.paymentHash });
-        return {
-          response,
-          receipt: { ...receipt, usedCachedToken: true, paymentHash: cached.paymentHash },
-        };
+        return { response, receipt: reused };
       }
       // The server no longer accepts it (expired, revoked): it is dropped and bought once more.
     } else {
@@ -254,47 +239,47 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
 
     const budgets = budgetsToCharge(budget, currentRunBudget(), init?.budget);
     const { token, boughtHere } = await purchase(snapshot, url, header, cached, budgets, maxMsat);
-    const paidAmount = boughtHere ? token.amountMsat + token.feeMsat : 0n;
-    const paidDetails = {
-      url: receipt.url,
-      amountMsat: paidAmount,
+    const spent: PaymentReceipt = {
+      ...receipt,
+      paid: boughtHere,
+      usedCachedToken: !boughtHere,
+      amountMsat: boughtHere ? token.amountMsat : 0n,
       feeMsat: boughtHere ? token.feeMsat : 0n,
       paymentHash: token.paymentHash,
     };
-
-    let paidResponse: Response;
     try {
-      paidResponse = await send(requestInit(snapshot, url, credentialOf(token)), url);
+      const paidResponse = await send(requestInit(snapshot, url, credentialOf(token)), url, spent);
+      if (paidResponse.status === 402) {
+        await paidResponse.body?.cancel();
+        await dropToken(tokenStore, token);
+        throw loopError(url, spent, token.paymentHash);
+      }
+      if (paidResponse.status >= 500) {
+        await paidResponse.body?.cancel();
+        throw deliveryError(spent, `the server answered ${paidResponse.status}`, {
+          status: paidResponse.status,
+        });
+      }
+      return { response: paidResponse, receipt: spent };
     } catch (error) {
-      throw new PaidNotDeliveredError(
-        `Paid for ${receipt.url} but the request with the token failed (${describe(error)}); the token is kept, so trying again costs nothing.`,
-        { ...paidDetails, cause: error },
-      );
+      // Whatever fails once this call has paid (the token store, a cancelled body) says so.
+      if (spent.paid && !(error instanceof L402Error && error.paid !== false)) {
+        throw deliveryError(spent, `the request with the token failed (${describe(error)})`, {
+          cause: error,
+        });
+      }
+      throw error;
     }
-    if (paidResponse.status === 402) {
-      await paidResponse.body?.cancel();
-      await dropToken(tokenStore, token);
-      throw loopError(url, { ...receipt, paid: boughtHere, ...paidDetails }, token.paymentHash);
-    }
-    if (paidResponse.status >= 500) {
-      await paidResponse.body?.cancel();
-      throw new PaidNotDeliveredError(
-        `Paid for ${receipt.url} but the server answered ${paidResponse.status}; the token is kept, so trying again costs nothing.`,
-        { ...paidDetails, status: paidResponse.status },
-      );
-    }
-    return {
-      response: paidResponse,
-      receipt: {
-        ...receipt,
-        paid: boughtHere,
-        usedCachedToken: !boughtHere,
-        amountMsat: boughtHere ? token.amountMsat : 0n,
-        feeMsat: boughtHere ? token.feeMsat : 0n,
-        paymentHash: token.paymentHash,
-      },
-    };
   }
+
+  /** Turns a failure while reading the returned body into an error that says what was paid. */
+  const bodyError = (receipt: PaymentReceipt) => (cause: unknown) => {
+    const error = deliveryError(receipt, `the response body was cut off (${describe(cause)})`, {
+      cause,
+    });
+    emit({ type: 'error', url: receipt.url, error });
+    return error;
+  };
 
   const paidFetch = (async (input: RequestInfo | URL, init?: PaidRequestInit) => {
     let snapshot: RequestSnapshot | undefined;
@@ -308,7 +293,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
         total = mergeReceipts(total, receipt);
         const location = response.headers.get('location');
         if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
-          return withReceipt(response, total);
+          return withReceipt(guardBody(response, bodyError(total)), total);
         }
         await response.body?.cancel();
         if (snapshot.redirect === 'error' || hop >= maxRedirects) {
@@ -339,16 +324,9 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
             });
       if (total?.paid && error.paid === false) {
         // A later hop failed, but this call did pay on an earlier one: say so.
-        error = new PaidNotDeliveredError(
-          `Paid for ${total.url} but following its redirect failed (${error.code}); the token is kept, so trying again costs nothing.`,
-          {
-            url: total.url,
-            amountMsat: total.amountMsat + total.feeMsat,
-            feeMsat: total.feeMsat,
-            paymentHash: total.paymentHash,
-            cause: error,
-          },
-        );
+        error = deliveryError(total, `following its redirect failed (${error.code})`, {
+          cause: error,
+        });
       }
       const type = error.paid === false && isRefusal(error) ? 'denied' : 'error';
       emit({ type, url: error.url ?? (snapshot ? redactUrl(snapshot.url) : ''), error });
