@@ -91,3 +91,48 @@ describe('require() from CommonJS', () => {
     expect(stdout.trim()).toBe('L402Error');
   });
 });
+
+describe('what the shipped code imports', () => {
+  // A bare import in shipped code must resolve for an npm user: it is the package itself,
+  // a dependency or a peer dependency, never a devDependency or a private workspace package.
+  const devOnly: Record<string, string[]> = {
+    // The ./testing entry starts a relay only for tests; its README says to install nostrmini.
+    wallets: ['nostrmini'],
+  };
+
+  it.each(published)('%s imports only its dependencies and peers', (name) => {
+    const pkg = readPackage(name);
+    const allowed = new Set([
+      pkg.name,
+      ...Object.keys(pkg.dependencies ?? {}),
+      ...Object.keys(pkg.peerDependencies ?? {}),
+      ...(devOnly[name] ?? []),
+    ]);
+    const excluded = (pkg.files ?? []).filter((entry) => entry.startsWith('!src/'));
+    const missing = new Set<string>();
+    for (const file of shippedSources(join(root, 'packages', name, 'src'))) {
+      const relative = `src/${file.slice(join(root, 'packages', name, 'src').length + 1)}`;
+      if (excluded.some((pattern) => matchesExclusion(relative, pattern.slice(1)))) continue;
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
+        const specifier = match[1]!;
+        if (specifier.startsWith('node:')) continue;
+        const parts = specifier.split('/');
+        const packageName = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+        if (!allowed.has(packageName)) missing.add(`${relative} imports ${packageName}`);
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
+});
+
+function shippedSources(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+    .map((file) => join(directory, file));
+}
+
+function matchesExclusion(relative: string, pattern: string): boolean {
+  if (pattern === 'src/**/*.test.ts') return relative.endsWith('.test.ts');
+  return relative === pattern;
+}

@@ -1,4 +1,4 @@
-import { type ResearchApi, startResearchApi } from '@l402kit/example-paid-research-api';
+import { type ResearchApi, startResearchApi } from '@l402kit/research-api';
 import { createSandboxWallet } from '@l402kit/sandbox';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';

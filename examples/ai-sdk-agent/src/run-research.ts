@@ -1,6 +1,6 @@
 import { createL402AiSdkTools, l402ToolsContext } from '@l402kit/ai-sdk';
 import { createBudget, type Msat, satsToMsat, type Wallet, withBudget } from '@l402kit/core';
-import { startResearchApi } from '@l402kit/example-paid-research-api';
+import { startResearchApi } from '@l402kit/research-api';
 import {
   balanceOf,
   createReceipt,

@@ -1,4 +1,4 @@
-import { type ResearchApi, startResearchApi } from '@l402kit/example-paid-research-api';
+import { type ResearchApi, startResearchApi } from '@l402kit/research-api';
 import { createSandboxWallet, type SandboxWalletSetup } from '@l402kit/sandbox';
 import { AIMessage } from '@langchain/core/messages';
 import { fakeModel } from '@langchain/core/testing';

@@ -1,5 +1,5 @@
 import { type Wallet, WalletConfigError } from '@l402kit/core';
-import type { ResearchApi, ResearchApiOptions } from '@l402kit/example-paid-research-api';
+import type { ResearchApi, ResearchApiOptions } from '@l402kit/research-api';
 import { createSandboxWallet, type SandboxWalletSetup } from '@l402kit/sandbox';
 
 export interface ResearchSetupOptions {

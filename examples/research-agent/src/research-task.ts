@@ -6,7 +6,7 @@ import {
   type PaidFetchEvent,
   type Wallet,
 } from '@l402kit/core';
-import { articles, datasets } from '@l402kit/example-paid-research-api';
+import { articles, datasets } from '@l402kit/research-api';
 import type { ReceiptLine } from './receipt.js';
 
 // The research task, the same for every framework's agent.

@@ -1,5 +1,5 @@
 import { createBudget, type Msat, satsToMsat, type Wallet, withBudget } from '@l402kit/core';
-import { startResearchApi } from '@l402kit/example-paid-research-api';
+import { startResearchApi } from '@l402kit/research-api';
 import { createL402LangChainTools } from '@l402kit/langchain';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';

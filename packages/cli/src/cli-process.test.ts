@@ -1,9 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import {
-  articles,
-  type ResearchSandbox,
-  startResearchSandbox,
-} from '@l402kit/example-paid-research-api';
+import { articles, type ResearchSandbox, startResearchSandbox } from '@l402kit/research-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from './exit-codes.js';
 import {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ResearchSandbox, startResearchSandbox } from '@l402kit/example-paid-research-api';
+import { type ResearchSandbox, startResearchSandbox } from '@l402kit/research-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from './exit-codes.js';
 import { closedPort, runInProcess, temporaryHome } from './test-support.js';

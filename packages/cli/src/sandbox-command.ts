@@ -32,15 +32,8 @@ export async function sandboxCommand(argv: string[], io: CliIo): Promise<number>
   const port = wholeNumber(values.port, 'port');
   const walletPort = wholeNumber(values['wallet-port'], 'wallet-port');
   const balanceSats = wholeNumber(values['balance-sats'], 'balance-sats');
-  let research: typeof import('@l402kit/example-paid-research-api');
-  try {
-    research = await import('@l402kit/example-paid-research-api');
-  } catch {
-    io.stderr.write(
-      'l402kit sandbox: the example research API is not installed; run it from a clone of the l402kit repository after `pnpm install && pnpm build`.\n',
-    );
-    return EXIT_CODES.config;
-  }
+  // Loaded only for this command, so that `l402kit fetch` does not load the example API.
+  const research = await import('@l402kit/research-api');
   const sandbox = await research.startResearchSandbox({
     balanceSats,
     serveWallet: true,
@@ -62,7 +55,7 @@ export async function sandboxCommand(argv: string[], io: CliIo): Promise<number>
       `  l402kit fetch '${api}/v1/search?q=lightning+fees'`,
       '  l402kit spend',
       `  l402kit mcp    # an MCP server for Claude Desktop, Cursor or CrewAI with the same env`,
-      `  RESEARCH_API_URL=${api} pnpm --filter @l402kit/example-research-agent start`,
+      `  RESEARCH_API_URL=${api} pnpm --filter @l402kit/example-research-agent start   # in a clone of l402kit`,
       '',
       style.dim('Ctrl-C stops it; the sandbox and its balances vanish with it.'),
       '',
