@@ -37,7 +37,12 @@ describe('parseMcpConfig', () => {
     expect(config.walletUrl).toBe('sandbox:?balance=10');
     expect(config.budgetPerSessionSats).toBe(20);
     expect(config.enablePayInvoice).toBe(true);
-    expect(config.http).toEqual({ port: 3402, host: '127.0.0.1' });
+    expect(config.http).toEqual({
+      port: 3402,
+      host: '127.0.0.1',
+      maxSessions: 100,
+      sessionIdleSeconds: 1800,
+    });
   });
 
   it('has safe defaults: a per-session budget, no private network, no pay_invoice', () => {
@@ -45,7 +50,11 @@ describe('parseMcpConfig', () => {
     expect(config.budgetPerSessionSats).toBe(DEFAULT_BUDGET_PER_SESSION_SATS);
     expect(config.allowPrivateNetwork).toBe(false);
     expect(config.enablePayInvoice).toBe(false);
-    expect(config.totalBudgetSats).toBeUndefined();
+    // No total configured: all sessions together get one session's budget.
+    expect(config.totalBudgetSats).toBe(DEFAULT_BUDGET_PER_SESSION_SATS);
+    expect(config.totalBudgetIsDefault).toBe(true);
+    const small = parseMcpConfig(['--budget-sats', '15'], wallet);
+    expect(small.totalBudgetSats).toBe(15);
   });
 
   it('requires a wallet, naming the variable', () => {
@@ -78,12 +87,55 @@ describe('parseMcpConfig', () => {
     expect(message).not.toContain('deadbeef');
   });
 
-  it('reads the HTTP port, host and token', () => {
+  it('reads the HTTP port, host, token, origins, names and session limits', () => {
     const config = parseMcpConfig(
-      ['--http', '--port', '0', '--host', '0.0.0.0', '--auth-token', 't'],
+      [
+        '--http',
+        '--port',
+        '0',
+        '--host',
+        '0.0.0.0',
+        '--auth-token',
+        'sixteen-chars-ok',
+        '--allowed-origins',
+        'https://app.example.com, http://localhost:6274',
+        '--server-names',
+        'mcp.example.com',
+        '--max-sessions',
+        '7',
+        '--session-idle-seconds',
+        '90.5',
+      ],
       wallet,
     );
-    expect(config.http).toEqual({ port: 0, host: '0.0.0.0', authToken: 't' });
+    expect(config.http).toEqual({
+      port: 0,
+      host: '0.0.0.0',
+      authToken: 'sixteen-chars-ok',
+      allowedOrigins: ['https://app.example.com', 'http://localhost:6274'],
+      serverNames: ['mcp.example.com'],
+      maxSessions: 7,
+      sessionIdleSeconds: 90.5,
+    });
     expect(() => parseMcpConfig(['--http', '--port', '70000'], wallet)).toThrow(McpConfigError);
+  });
+
+  it.each([
+    ['--auth-token', 'fifteen-chars-x'],
+    ['--allowed-origins', 'https://app.example.com/path'],
+    ['--allowed-origins', 'null'],
+    ['--allowed-origins', 'app.example.com'],
+    ['--max-sessions', '0'],
+    ['--max-sessions', '2.5'],
+    ['--session-idle-seconds', '0'],
+    ['--session-idle-seconds', '99999999'],
+  ])('refuses %s %s', (flag, value) => {
+    expect(() => parseMcpConfig(['--http', flag, value], wallet)).toThrow(McpConfigError);
+  });
+
+  it('never repeats a refused auth token', () => {
+    expect(() => parseMcpConfig(['--http', '--auth-token', 'secret-short'], wallet)).toThrow(
+      /^(?!.*secret-short).*at least 16 characters/,
+    );
   });
 });

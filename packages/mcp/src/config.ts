@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_MS } from './http-server.js';
 
 /** Everything the l402kit-mcp binary is configured with, from flags and environment variables. */
 export interface McpServerConfig {
@@ -6,8 +7,13 @@ export interface McpServerConfig {
   walletUrl: string;
   /** Each session's own budget. */
   budgetPerSessionSats: number;
-  /** One budget shared by all sessions of this process; none when omitted. */
-  totalBudgetSats?: number;
+  /**
+   * One budget shared by all sessions of this process. Without a configured total it is one
+   * session's budget, so that opening more sessions never makes more money spendable.
+   */
+  totalBudgetSats: number;
+  /** Whether `totalBudgetSats` is that default rather than configured. */
+  totalBudgetIsDefault: boolean;
   maxSatsPerRequest?: number;
   allowedHosts?: string[];
   allowPrivateNetwork: boolean;
@@ -15,8 +21,21 @@ export interface McpServerConfig {
   enablePayInvoice: boolean;
   enableCreateInvoice: boolean;
   /** Serve Streamable HTTP instead of stdio. */
-  http?: { port: number; host: string; authToken?: string };
+  http?: McpHttpConfig;
   help: boolean;
+}
+
+export interface McpHttpConfig {
+  port: number;
+  host: string;
+  /** Bearer token clients must send; a random one is made at start when omitted. */
+  authToken?: string;
+  /** Browser origins allowed (`Origin` header); others are refused. */
+  allowedOrigins?: string[];
+  /** Names the server is reached by, checked against the `Host` header. */
+  serverNames?: string[];
+  maxSessions: number;
+  sessionIdleSeconds: number;
 }
 
 /** A flag or environment variable has an unusable value. The message never repeats a secret. */
@@ -30,6 +49,8 @@ export class McpConfigError extends Error {
 
 export const DEFAULT_BUDGET_PER_SESSION_SATS = 1_000;
 export const DEFAULT_HTTP_PORT = 3402;
+/** Shorter bearer tokens could be guessed by a neighbour process trying many. */
+export const MIN_AUTH_TOKEN_LENGTH = 16;
 
 // Flag name -> environment variable; a flag wins over its variable.
 const settings = {
@@ -46,6 +67,10 @@ const settings = {
   port: { type: 'string', env: 'L402KIT_MCP_PORT' },
   host: { type: 'string', env: 'L402KIT_MCP_HOST' },
   'auth-token': { type: 'string', env: 'L402KIT_MCP_AUTH_TOKEN' },
+  'allowed-origins': { type: 'string', env: 'L402KIT_MCP_ALLOWED_ORIGINS' },
+  'server-names': { type: 'string', env: 'L402KIT_MCP_SERVER_NAMES' },
+  'max-sessions': { type: 'string', env: 'L402KIT_MCP_MAX_SESSIONS' },
+  'session-idle-seconds': { type: 'string', env: 'L402KIT_MCP_SESSION_IDLE_SECONDS' },
   help: { type: 'boolean', env: undefined, short: 'h' },
 } as const;
 
@@ -57,7 +82,7 @@ Speaks MCP over stdio, or Streamable HTTP with --http. Each MCP session has its 
 Options (each also read from the environment variable shown):
   --wallet <url>               L402KIT_WALLET                 wallet URL (required), e.g. nostr+walletconnect://..., lnbits://..., sandbox:
   --budget-sats <n>            L402KIT_BUDGET_SATS            budget of each session (default ${DEFAULT_BUDGET_PER_SESSION_SATS})
-  --total-budget-sats <n>      L402KIT_TOTAL_BUDGET_SATS      budget shared by all sessions of this process
+  --total-budget-sats <n>      L402KIT_TOTAL_BUDGET_SATS      budget shared by all sessions of this process (default: one session's budget)
   --max-sats-per-request <n>   L402KIT_MAX_SATS_PER_REQUEST   highest price paid for one request
   --allowed-hosts <list>       L402KIT_ALLOWED_HOSTS          comma-separated hosts that may be fetched (e.g. api.example.com,*.example.org)
   --allow-private-network      L402KIT_ALLOW_PRIVATE_NETWORK  allow loopback and private addresses (off by default)
@@ -67,7 +92,11 @@ Options (each also read from the environment variable shown):
   --http                       L402KIT_MCP_HTTP               serve Streamable HTTP instead of stdio
   --port <n>                   L402KIT_MCP_PORT               HTTP port (default ${DEFAULT_HTTP_PORT})
   --host <host>                L402KIT_MCP_HOST               HTTP listen address (default 127.0.0.1)
-  --auth-token <token>         L402KIT_MCP_AUTH_TOKEN         require "Authorization: Bearer <token>" over HTTP
+  --auth-token <token>         L402KIT_MCP_AUTH_TOKEN         bearer token HTTP clients must send, ${MIN_AUTH_TOKEN_LENGTH}+ characters (default: a random one, printed to stderr)
+  --allowed-origins <list>     L402KIT_MCP_ALLOWED_ORIGINS    comma-separated browser origins allowed over HTTP (default: none; other Origins get 403)
+  --server-names <list>        L402KIT_MCP_SERVER_NAMES       comma-separated names the HTTP server is reached by (checked against Host)
+  --max-sessions <n>           L402KIT_MCP_MAX_SESSIONS       live HTTP sessions at most (default ${DEFAULT_MAX_SESSIONS})
+  --session-idle-seconds <n>   L402KIT_MCP_SESSION_IDLE_SECONDS  close an HTTP session idle this long (default ${DEFAULT_SESSION_IDLE_TIMEOUT_MS / 1000})
   -h, --help                                                  show this help
 `;
 
@@ -107,34 +136,90 @@ export function parseMcpConfig(
       'no wallet: set L402KIT_WALLET (or --wallet) to a wallet URL such as nostr+walletconnect://..., lnbits://...@host or sandbox: to try it without money',
     );
   }
-  const allowedHosts = read('allowed-hosts')
-    ?.split(',')
-    .map((host) => host.trim())
-    .filter((host) => host !== '');
+  const allowedHosts = parseList(read('allowed-hosts'));
   const http = flagOrEnvBoolean('http');
-  const authToken = read('auth-token');
+  const budgetPerSessionSats =
+    parseSats(read('budget-sats'), 'budget-sats') ?? DEFAULT_BUDGET_PER_SESSION_SATS;
+  const totalBudgetSats = parseSats(read('total-budget-sats'), 'total-budget-sats');
   return {
     walletUrl: walletUrl ?? '',
-    budgetPerSessionSats:
-      parseSats(read('budget-sats'), 'budget-sats') ?? DEFAULT_BUDGET_PER_SESSION_SATS,
-    totalBudgetSats: parseSats(read('total-budget-sats'), 'total-budget-sats'),
+    budgetPerSessionSats,
+    totalBudgetSats: totalBudgetSats ?? budgetPerSessionSats,
+    totalBudgetIsDefault: totalBudgetSats === undefined,
     maxSatsPerRequest: parseSats(read('max-sats-per-request'), 'max-sats-per-request'),
     ...(allowedHosts === undefined ? {} : { allowedHosts }),
     allowPrivateNetwork: flagOrEnvBoolean('allow-private-network'),
     ...(read('token-file') === undefined ? {} : { tokenFile: read('token-file') }),
     enablePayInvoice: flagOrEnvBoolean('enable-pay-invoice'),
     enableCreateInvoice: flagOrEnvBoolean('enable-create-invoice'),
-    ...(http
-      ? {
-          http: {
-            port: parsePort(read('port')),
-            host: read('host') ?? '127.0.0.1',
-            ...(authToken === undefined ? {} : { authToken }),
-          },
-        }
-      : {}),
+    ...(http ? { http: parseHttpConfig(read) } : {}),
     help,
   };
+}
+
+function parseHttpConfig(read: (name: keyof typeof settings) => string | undefined): McpHttpConfig {
+  const authToken = read('auth-token');
+  if (authToken !== undefined && authToken.length < MIN_AUTH_TOKEN_LENGTH) {
+    throw new McpConfigError(
+      `auth-token must be at least ${MIN_AUTH_TOKEN_LENGTH} characters (leave it unset to get a random one)`,
+    );
+  }
+  const allowedOrigins = parseList(read('allowed-origins'));
+  for (const origin of allowedOrigins ?? []) {
+    if (!isOrigin(origin)) {
+      throw new McpConfigError(
+        `allowed-origins: ${origin.slice(0, 80)} is not an origin such as https://app.example.com`,
+      );
+    }
+  }
+  const serverNames = parseList(read('server-names'));
+  return {
+    port: parsePort(read('port')),
+    host: read('host') ?? '127.0.0.1',
+    ...(authToken === undefined ? {} : { authToken }),
+    ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+    ...(serverNames === undefined ? {} : { serverNames }),
+    maxSessions: parseCount(read('max-sessions'), 'max-sessions') ?? DEFAULT_MAX_SESSIONS,
+    sessionIdleSeconds:
+      parseSeconds(read('session-idle-seconds'), 'session-idle-seconds') ??
+      DEFAULT_SESSION_IDLE_TIMEOUT_MS / 1000,
+  };
+}
+
+function parseList(text: string | undefined): string[] | undefined {
+  return text
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    // Scheme, host and port only, as browsers send it in the Origin header.
+    const bare = url.pathname === '/' && url.search === '' && url.hash === '';
+    return url.origin !== 'null' && bare && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+function parseCount(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    throw new McpConfigError(`${name} must be a whole number of at least 1`);
+  }
+  return value;
+}
+
+function parseSeconds(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+(\.\d{1,3})?$/.test(text) || !(value >= 0.001) || value > 2_147_483) {
+    throw new McpConfigError(`${name} must be a number of seconds from 0.001 to 2147483`);
+  }
+  return value;
 }
 
 function parseSats(text: string | undefined, name: string): number | undefined {

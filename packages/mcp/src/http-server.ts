@@ -1,7 +1,7 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -13,8 +13,28 @@ export interface McpHttpServerOptions {
   port?: number;
   /** Listen address. Default 127.0.0.1: anyone who reaches the server can spend its budget. */
   host?: string;
-  /** When set, every request must carry `Authorization: Bearer <authToken>`. */
+  /**
+   * Every request must carry `Authorization: Bearer <authToken>`, on loopback too (any local
+   * process can reach a loopback port). Omitted: a random token is made (see `authToken` on
+   * the result).
+   */
   authToken?: string;
+  /**
+   * Browser origins allowed to call the server (e.g. `https://app.example.com`). A request with
+   * any other `Origin` header is refused with 403; requests without one (MCP clients that are
+   * not browsers) pass. Default: none.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * Names this server may be reached by, checked against the `Host` header (against DNS
+   * rebinding). Loopback names are always accepted on loopback; off loopback, IP addresses and
+   * the listen address are accepted too.
+   */
+  serverNames?: readonly string[];
+  /** Live sessions at most; an `initialize` beyond it gets HTTP 503. Default 100. */
+  maxSessions?: number;
+  /** A session without any request for this long is closed. Default 30 minutes. */
+  sessionIdleTimeoutMs?: number;
   /** Largest accepted JSON-RPC request body. Default 1 MiB. */
   maxBodyBytes?: number;
 }
@@ -22,42 +42,81 @@ export interface McpHttpServerOptions {
 export interface McpHttpServer {
   /** The MCP endpoint, e.g. `http://127.0.0.1:3402/mcp`. */
   url: string;
+  /** The bearer token clients must send: the one configured, or the one made at start. */
+  authToken: string;
+  /** Whether `authToken` was made at start (no token was configured). */
+  authTokenGenerated: boolean;
   /** Sessions currently open. */
   readonly sessionCount: number;
   close(): Promise<void>;
 }
 
+export const DEFAULT_MAX_SESSIONS = 100;
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
 const MCP_PATH = '/mcp';
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]']);
 
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
+  /** Requests of this session still open (an open GET stream counts). */
+  openRequests: number;
+  idleTimer: NodeJS.Timeout | undefined;
 }
 
 /**
  * Serves MCP over Streamable HTTP at `/mcp`: each session (its `mcp-session-id`) gets its own
- * server and therefore its own run budget. Bound to loopback, it refuses other Host headers
- * so a web page cannot reach it through DNS rebinding.
+ * server and therefore its own run budget. Every request needs the bearer token, a `Host`
+ * this server answers to (against DNS rebinding) and, when it has an `Origin`, an allowed one;
+ * sessions are capped in number and closed when idle, so abandoned ones cannot pile up.
  */
 export async function startMcpHttpServer(options: McpHttpServerOptions): Promise<McpHttpServer> {
   const host = options.host ?? '127.0.0.1';
-  const loopbackOnly = LOOPBACK_NAMES.has(host);
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxSessions = positiveInteger(options.maxSessions ?? DEFAULT_MAX_SESSIONS, 'maxSessions');
+  const idleTimeoutMs = positiveInteger(
+    options.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+    'sessionIdleTimeoutMs',
+  );
+  const authTokenGenerated = options.authToken === undefined;
+  const authToken = options.authToken ?? randomBytes(32).toString('base64url');
+  if (authToken === '') throw new RangeError('authToken must not be empty');
+  const expectedTokenDigest = digest(authToken);
+  const acceptsHost = hostCheck(host, options.serverNames ?? []);
+  const allowedOrigins = new Set(
+    (options.allowedOrigins ?? []).map((origin) => {
+      const canonical = canonicalOrigin(origin);
+      if (canonical === undefined) {
+        throw new RangeError(
+          `allowedOrigins: ${origin.slice(0, 80)} is not an origin such as https://app.example.com`,
+        );
+      }
+      return canonical;
+    }),
+  );
   const sessions = new Map<string, Session>();
+  // Sessions whose initialize is still being answered: they count against the cap too.
+  let starting = 0;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== MCP_PATH) return sendError(response, 404, 'Not found: use /mcp');
-    if (loopbackOnly && !isLoopbackHost(request.headers.host)) {
-      return sendError(response, 403, 'Forbidden: Host header is not a loopback name');
+    if (!acceptsHost(request.headers.host)) {
+      return sendError(response, 403, 'Forbidden: the Host header is not a name of this server');
     }
-    if (options.authToken !== undefined && !hasBearer(request, options.authToken)) {
+    const origin = request.headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(canonicalOrigin(origin) ?? '')) {
+      return sendError(response, 403, 'Forbidden: Origin not allowed');
+    }
+    if (!hasBearer(request, expectedTokenDigest)) {
+      response.setHeader('www-authenticate', 'Bearer');
       return sendError(response, 401, 'Unauthorized: send Authorization: Bearer <token>');
     }
     const sessionHeader = request.headers['mcp-session-id'];
     const sessionId = typeof sessionHeader === 'string' ? sessionHeader : undefined;
     const session = sessionId === undefined ? undefined : sessions.get(sessionId);
+    if (session) keepAlive(session, response);
 
     if (request.method === 'POST') {
       const body = await readJson(request, maxBodyBytes);
@@ -66,6 +125,13 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
       if (sessionId !== undefined) return sendError(response, 404, 'Session not found');
       if (!isInitializeRequest(body.value)) {
         return sendError(response, 400, 'Bad request: no session id and not an initialize request');
+      }
+      if (sessions.size + starting >= maxSessions) {
+        return sendError(
+          response,
+          503,
+          `Too many sessions: ${maxSessions} are open, the most this server allows; close one (HTTP DELETE) or wait for an idle one to expire`,
+        );
       }
       return startSession(request, response, body.value);
     }
@@ -85,18 +151,46 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   ): Promise<void> {
     // The id is chosen up front so the session's server (and budget) can be named after it.
     const id = randomUUID();
-    const server = options.createSessionServer(id);
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => id,
-      onsessioninitialized: () => {
-        sessions.set(id, { transport, server });
-      },
+    starting += 1;
+    try {
+      const server = options.createSessionServer(id);
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => id,
+        onsessioninitialized: () => {
+          const session: Session = { transport, server, openRequests: 0, idleTimer: undefined };
+          sessions.set(id, session);
+          keepAlive(session, response);
+        },
+      });
+      transport.onclose = () => {
+        const session = sessions.get(id);
+        if (session?.transport === transport) {
+          clearTimeout(session.idleTimer);
+          sessions.delete(id);
+        }
+      };
+      await server.connect(transport);
+      await transport.handleRequest(request, response, body);
+      // An initialize that failed leaves no session behind.
+      if (!sessions.has(id)) await server.close();
+    } finally {
+      starting -= 1;
+    }
+  }
+
+  // Counts the request as activity of the session; the idle clock runs only while none is open.
+  function keepAlive(session: Session, response: ServerResponse): void {
+    session.openRequests += 1;
+    clearTimeout(session.idleTimer);
+    session.idleTimer = undefined;
+    response.once('close', () => {
+      session.openRequests -= 1;
+      if (session.openRequests > 0) return;
+      session.idleTimer = setTimeout(() => {
+        session.server.close().catch(() => {});
+      }, idleTimeoutMs);
+      session.idleTimer.unref();
     });
-    transport.onclose = () => {
-      sessions.delete(id);
-    };
-    await server.connect(transport);
-    await transport.handleRequest(request, response, body);
   }
 
   const httpServer = createServer((request, response) => {
@@ -108,15 +202,18 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   httpServer.listen(options.port ?? 3402, host);
   await once(httpServer, 'listening');
   const { port } = httpServer.address() as AddressInfo;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${port}${MCP_PATH}`,
+    authToken,
+    authTokenGenerated,
     get sessionCount() {
       return sessions.size;
     },
     async close() {
       const open = [...sessions.values()];
       sessions.clear();
+      for (const session of open) clearTimeout(session.idleTimer);
       await Promise.allSettled(open.map((session) => session.server.close()));
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -124,21 +221,66 @@ export async function startMcpHttpServer(options: McpHttpServerOptions): Promise
   };
 }
 
-function isLoopbackHost(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  try {
-    return LOOPBACK_NAMES.has(new URL(`http://${header}`).hostname);
-  } catch {
+/**
+ * Which `Host` headers are this server's own. On loopback: loopback names only. Elsewhere: an
+ * IP address (a rebinding page reaches the server through a name, never an address), the
+ * listen address, and the configured names.
+ */
+function hostCheck(
+  listenHost: string,
+  serverNames: readonly string[],
+): (header: string | undefined) => boolean {
+  const names = new Set(serverNames.map((name) => name.toLowerCase().replace(/\.$/, '')));
+  const loopbackOnly = LOOPBACK_NAMES.has(listenHost);
+  const listenName = listenHost.toLowerCase();
+  return (header) => {
+    const hostname = hostnameOf(header);
+    if (hostname === undefined) return false;
+    if (names.has(hostname)) return true;
+    if (loopbackOnly) return LOOPBACK_NAMES.has(hostname);
+    if (LOOPBACK_NAMES.has(hostname) || hostname === listenName) return true;
+    if (WILDCARD_ADDRESSES.has(listenHost) || isIP(listenHost) !== 0) {
+      return isIP(hostname.replace(/^\[(.*)\]$/, '$1')) !== 0;
+    }
     return false;
+  };
+}
+
+function hostnameOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  try {
+    return new URL(`http://${header}`).hostname.replace(/\.$/, '');
+  } catch {
+    return undefined;
   }
 }
 
-function hasBearer(request: IncomingMessage, token: string): boolean {
+/** `scheme://host[:port]` as a browser sends it; undefined for `null` and anything unparsable. */
+function canonicalOrigin(origin: string): string | undefined {
+  try {
+    const parsed = new URL(origin);
+    return parsed.origin === 'null' ? undefined : parsed.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+// Both sides hashed first, so the comparison takes the same time whatever the given length.
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function hasBearer(request: IncomingMessage, expectedDigest: Buffer): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
   if (!match) return false;
-  const given = Buffer.from(match[1]!.trim());
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return timingSafeEqual(digest(match[1]!.trim()), expectedDigest);
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a whole number of at least 1`);
+  }
+  return value;
 }
 
 type JsonBody =

@@ -3,7 +3,9 @@ export {
   DEFAULT_HTTP_PORT,
   MCP_SERVER_USAGE,
   McpConfigError,
+  type McpHttpConfig,
   type McpServerConfig,
+  MIN_AUTH_TOKEN_LENGTH,
   parseMcpConfig,
 } from './config.js';
 export {
@@ -13,6 +15,8 @@ export {
   MCP_SERVER_VERSION,
 } from './create-server.js';
 export {
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   type McpHttpServer,
   type McpHttpServerOptions,
   startMcpHttpServer,

@@ -42,7 +42,7 @@ export async function runMcpServer(
     config.tokenFile === undefined ? undefined : new FileTokenStore(config.tokenFile);
   const sharedBudget = createBudget({
     name: 'all sessions',
-    ...(config.totalBudgetSats === undefined ? {} : { maxSats: config.totalBudgetSats }),
+    maxSats: config.totalBudgetSats,
     ...(config.maxSatsPerRequest === undefined
       ? {}
       : { maxSatsPerRequest: config.maxSatsPerRequest }),
@@ -71,15 +71,26 @@ export async function runMcpServer(
   log(describeConfig(config, wallet));
 
   if (config.http) {
+    const { authToken, allowedOrigins, serverNames } = config.http;
     const http = await startMcpHttpServer({
       createSessionServer,
       port: config.http.port,
       host: config.http.host,
-      ...(config.http.authToken === undefined ? {} : { authToken: config.http.authToken }),
+      ...(authToken === undefined ? {} : { authToken }),
+      ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+      ...(serverNames === undefined ? {} : { serverNames }),
+      maxSessions: config.http.maxSessions,
+      sessionIdleTimeoutMs: Math.ceil(config.http.sessionIdleSeconds * 1000),
     });
-    if (config.http.authToken === undefined && !isLoopback(config.http.host)) {
+    if (http.authTokenGenerated) {
+      // Printed once so the operator can hand it to the MCP client; a configured token never is.
       log(
-        `warning: listening on ${config.http.host} without --auth-token; anyone who reaches it can spend the budget`,
+        `no --auth-token set; clients must send this header (valid until the server stops): Authorization: Bearer ${http.authToken}`,
+      );
+    }
+    if (!isLoopback(config.http.host)) {
+      log(
+        `warning: serving plain HTTP on ${config.http.host}: the bearer token crosses the network in clear; put TLS in front`,
       );
     }
     log(`serving MCP over Streamable HTTP at ${http.url}`);
@@ -109,9 +120,9 @@ function describeConfig(config: McpServerConfig, wallet: Wallet): string {
   const parts = [
     `wallet ${wallet.name}`,
     `budget ${config.budgetPerSessionSats} sats per session`,
-    config.totalBudgetSats === undefined
-      ? 'no total across sessions'
-      : `${config.totalBudgetSats} sats across sessions`,
+    config.totalBudgetIsDefault
+      ? `${config.totalBudgetSats} sats across all sessions (default: one session's budget; set L402KIT_TOTAL_BUDGET_SATS to allow more)`
+      : `${config.totalBudgetSats} sats across all sessions`,
   ];
   if (config.maxSatsPerRequest !== undefined)
     parts.push(`at most ${config.maxSatsPerRequest} sats per request`);
@@ -120,6 +131,13 @@ function describeConfig(config: McpServerConfig, wallet: Wallet): string {
   if (config.tokenFile !== undefined) parts.push('tokens kept in a file');
   if (config.enablePayInvoice) parts.push('pay_invoice on');
   if (config.enableCreateInvoice) parts.push('create_invoice on');
+  if (config.http) {
+    parts.push(
+      `at most ${config.http.maxSessions} sessions, each closed after ${config.http.sessionIdleSeconds} s idle`,
+    );
+    if (config.http.allowedOrigins !== undefined)
+      parts.push(`browser origins ${config.http.allowedOrigins.join(', ')}`);
+  }
   return parts.join('; ');
 }
 
