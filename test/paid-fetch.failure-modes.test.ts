@@ -591,7 +591,7 @@ describe('failure mode 10: agent approves itself', () => {
       wallet: api.payer.wallet,
       policy: {
         ...loopbackPolicy,
-        approvalThresholdSats: 11,
+        approveAboveSats: 10,
         approve: () => {
           asked++;
           return false;

@@ -94,8 +94,16 @@ export class PriceAboveCapError extends L402Error {
 export class PolicyDeniedError extends L402Error {
   override readonly code = 'POLICY_DENIED';
 }
+/** The operator's callback or a person said no. */
 export class ApprovalDeniedError extends L402Error {
   override readonly code = 'APPROVAL_DENIED';
+}
+/**
+ * The payment needs a person's approval that was not given, or the approval given does not
+ * cover it (price raised, other payee, expired, already used): ask again.
+ */
+export class ApprovalRequiredError extends L402Error {
+  override readonly code = 'APPROVAL_REQUIRED';
 }
 export class BodyNotReplayableError extends L402Error {
   override readonly code = 'BODY_NOT_REPLAYABLE';

@@ -46,6 +46,13 @@ export {
 export type { PendingResolution, PriceQuote, PurchaseEvent } from './client/purchase.js';
 export { currentRunBudget, withBudget } from './budget/run-budget.js';
 export {
+  type Approval,
+  type ApprovalTerms,
+  consumeApproval,
+  grantApproval,
+  type PaymentTerms,
+} from './client/approval.js';
+export {
   RUN_BUDGET_KEY,
   type RunBudgetContext,
   runBudgetFromContext,
@@ -94,6 +101,13 @@ export {
 } from './client/spend-log.js';
 export { type PaidInvoice, type PayInvoiceOptions, payInvoice } from './client/pay-invoice.js';
 export { formatToolError } from './tools/tool-error.js';
+export {
+  createL402ToolApprovals,
+  declinedText,
+  type L402ToolApprovals,
+  type PaymentToApprove,
+  type ToolPaymentApproval,
+} from './tools/tool-approval.js';
 export { isToolErrorText } from './tools/tool-outcome.js';
 export {
   createL402Tools,

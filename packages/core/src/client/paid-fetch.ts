@@ -4,6 +4,7 @@ import { createBudget } from '../budget/budget.js';
 import { L402Error, PaymentLoopError, RequestFailedError } from '../errors.js';
 import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from '../budget/fee-limit.js';
 import { parseChallenges, selectChallenge } from '../protocol/parse-challenge.js';
+import type { Approval } from './approval.js';
 import { deliveryError, type PaymentReceipt } from './delivery-error.js';
 import { guardBody } from './guarded-body.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
@@ -70,6 +71,12 @@ export interface PaidRequestInit extends RequestInit {
   maxSats?: number;
   /** Charge this call to this budget as well (e.g. a run budget); see `withBudget`. */
   budget?: Budget;
+  /**
+   * A person's approval of this call's payment (from `grantApproval`, bound to the URL,
+   * method, amount, fee limit, payee and expiry they saw); used once. Needed only when the
+   * policy asks for approval (`approveAboveSats`) and has no `approve` callback.
+   */
+  approval?: Approval;
 }
 
 export type { PaymentReceipt };
@@ -129,7 +136,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     }
   };
 
-  const context: Omit<PurchaseContext, 'budgets' | 'maxMsat' | 'signal'> = {
+  const context: Omit<PurchaseContext, 'budgets' | 'maxMsat' | 'approval' | 'signal'> = {
     wallet: options.wallet,
     policy,
     tokenStore,
@@ -162,6 +169,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     rejected: StoredToken | undefined,
     budgets: Budget[],
     maxMsat: Msat | undefined,
+    approval: Approval | undefined,
   ): Promise<{ token: StoredToken; boughtHere: boolean }> {
     let boughtHere = false;
     let ranHere = false;
@@ -173,7 +181,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       // Dropped here, inside the single flight, so a late 402 cannot drop a newer token.
       if (rejected) await dropToken(tokenStore, rejected);
       const bought = await buyToken(
-        { ...context, budgets, maxMsat, signal: snapshot.signal },
+        { ...context, budgets, maxMsat, approval, signal: snapshot.signal },
         url,
         snapshot.method,
         header,
@@ -238,7 +246,15 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     }
 
     const budgets = budgetsToCharge(budget, currentRunBudget(), init?.budget);
-    const { token, boughtHere } = await purchase(snapshot, url, header, cached, budgets, maxMsat);
+    const { token, boughtHere } = await purchase(
+      snapshot,
+      url,
+      header,
+      cached,
+      budgets,
+      maxMsat,
+      init?.approval,
+    );
     const spent: PaymentReceipt = {
       ...receipt,
       paid: boughtHere,
@@ -340,7 +356,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       await policy.checkUrl(snapshot.url);
       const response = await send(requestInit(snapshot, snapshot.url), snapshot.url);
       await response.body?.cancel();
-      const quote = quoteChallenge(snapshot.url, response);
+      const quote = quoteChallenge(snapshot.url, response, context.feeLimit);
       emit({ type: 'quote', url: quote.url, quote });
       return quote;
     } catch (error) {
@@ -423,6 +439,7 @@ const refusalCodes = new Set([
   'PRICE_ABOVE_CAP',
   'POLICY_DENIED',
   'APPROVAL_DENIED',
+  'APPROVAL_REQUIRED',
   'AMOUNTLESS_INVOICE',
   'INVOICE_EXPIRED',
   'INVOICE_MISMATCH',

@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { DEFAULT_FEE_LIMIT, type FeeLimit, maxFeeFor } from '../budget/fee-limit.js';
 import { decodeInvoice, isInvoiceExpired } from '../protocol/invoice.js';
+import { type Approval, authorizePayment } from './approval.js';
 import type { Policy } from './policy.js';
 import { isPreimageFor } from '../protocol/preimage.js';
 import { reserveAll } from './purchase.js';
@@ -25,6 +26,8 @@ export interface PayInvoiceOptions {
   timeoutMs?: number;
   maxSats?: number;
   signal?: AbortSignal;
+  /** A person's approval of this invoice (see `invoiceApprovalTerms`); used once. */
+  approval?: Approval;
 }
 
 export interface PaidInvoice {
@@ -74,11 +77,13 @@ export async function payInvoice(
     );
   }
   const maxFeeMsat = maxFeeFor(amountMsat, options.feeLimit ?? DEFAULT_FEE_LIMIT);
-  await options.policy.approve({
-    url: host,
+  await authorizePayment(options.policy, options.approval, {
+    url: invoiceApprovalUrl(invoice.paymentHash),
+    method: INVOICE_METHOD,
     host,
     amountMsat,
     maxFeeMsat,
+    payee: invoice.payee,
     description: invoice.description,
   });
   const reservations = reserveAll(options.budgets, {
@@ -123,3 +128,9 @@ export async function payInvoice(
     preimage: result.preimage.toLowerCase(),
   };
 }
+
+/** What an approval of a bare invoice is bound to: that invoice (its payment hash) only. */
+export function invoiceApprovalUrl(paymentHash: string): string {
+  return `lightning:${paymentHash}`;
+}
+export const INVOICE_METHOD = 'PAY';

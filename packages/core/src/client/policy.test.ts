@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { describe, expect, it } from 'vitest';
 import {
   ApprovalDeniedError,
+  ApprovalRequiredError,
   PolicyDeniedError,
   PriceAboveCapError,
   RequestFailedError,
@@ -305,21 +306,40 @@ describe('createPolicy().approve', () => {
     expect((error as Error).cause).toEqual(new Error('prompt closed'));
   });
 
-  it('asks only from the threshold up, and never without a callback', async () => {
+  it('asks only above approveAboveSats, and never without a callback or a threshold', async () => {
     let asked = 0;
     const policy = createPolicy({
-      approvalThresholdSats: 5,
+      approveAboveSats: 5,
       approve: () => {
         asked++;
         return false;
       },
     });
-    expect(policy.needsApproval(4_999n)).toBe(false);
-    expect(policy.needsApproval(5_000n)).toBe(true);
-    await expect(policy.approve({ ...payment, amountMsat: 4_999n })).resolves.toBeUndefined();
-    await expect(policy.approve(payment)).rejects.toBeInstanceOf(ApprovalDeniedError);
+    expect(policy.needsApproval(5_000n)).toBe(false);
+    expect(policy.needsApproval(5_001n)).toBe(true);
+    await expect(policy.approve({ ...payment, amountMsat: 5_000n })).resolves.toBeUndefined();
+    await expect(policy.approve({ ...payment, amountMsat: 5_001n })).rejects.toBeInstanceOf(
+      ApprovalDeniedError,
+    );
     expect(asked).toBe(1);
     expect(createPolicy().needsApproval(10n ** 12n)).toBe(false);
+    expect(createPolicy({ approve: () => true }).needsApproval(1n)).toBe(true);
+  });
+
+  it('refuses above approveAboveSats when there is no callback: a person must approve', async () => {
+    const policy = createPolicy({ approveAboveSats: 4 });
+    expect(policy.hasApprovalCallback).toBe(false);
+    expect(policy.needsApproval(4_000n)).toBe(false);
+    await expect(policy.approve({ ...payment, amountMsat: 4_000n })).resolves.toBeUndefined();
+    const error = await policy.approve(payment).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ApprovalRequiredError);
+    expect(error).toMatchObject({ code: 'APPROVAL_REQUIRED', paid: false });
+    expect((error as Error).message).toBe(
+      "Payment of 5 sats to a.test needs a person's approval (above 4 sats) and none was given. Nothing was paid.",
+    );
   });
 
   it('cannot be changed after creation', () => {

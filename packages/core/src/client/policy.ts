@@ -4,17 +4,23 @@ import { formatMsat, type Msat, satsToMsat } from '../amount.js';
 import { canonicalHost } from '../canonical-host.js';
 import {
   ApprovalDeniedError,
+  ApprovalRequiredError,
   PolicyDeniedError,
   PriceAboveCapError,
   RequestFailedError,
 } from '../errors.js';
 
-/** What the operator's approval callback is shown before a payment. */
+/** What the operator's approval callback (or a person, through an adapter) is shown before a payment. */
 export interface PaymentApprovalRequest {
+  /** Origin and path (no query), or `lightning:<payee>` for a bare invoice. */
   url: string;
   host: string;
+  /** HTTP method; absent for a bare invoice. */
+  method?: string;
   amountMsat: Msat;
   maxFeeMsat: Msat;
+  /** The payee's node public key, from the invoice. */
+  payee?: string;
   description?: string;
 }
 
@@ -43,12 +49,17 @@ export interface PolicyOptions {
   maxSatsPerRequest?: number | bigint;
   maxMsatPerRequest?: Msat;
   /**
+   * A person approves every payment above this many sats: through `approve` when it is set,
+   * else through the agent framework's own human-in-the-loop (the l402kit adapters ask before
+   * paying), else the payment is refused (APPROVAL_REQUIRED). Default: no threshold.
+   */
+  approveAboveSats?: number | bigint;
+  /**
    * The operator's approval, e.g. a prompt to a person. Only `true` approves; false, any
-   * other value or a throw denies. Tool input can never reach this function.
+   * other value or a throw denies. Tool input can never reach this function. Asked for every
+   * payment, or only above `approveAboveSats` when that is set.
    */
   approve?: (payment: PaymentApprovalRequest) => boolean | Promise<boolean>;
-  /** Ask `approve` only when the amount is at least this many sats. Default: always ask. */
-  approvalThresholdSats?: number | bigint;
   /** Resolves a host name to all its addresses; defaults to `dns.lookup`. For tests and custom DNS. */
   resolveHost?: (hostname: string) => Promise<string[]>;
 }
@@ -64,9 +75,17 @@ export interface Policy {
   checkUrl(url: URL): Promise<void>;
   /** Throws `PriceAboveCapError` when the invoice amount is above the per-request cap. */
   checkPrice(price: PriceCheck): void;
-  /** Whether `approve` would be asked for this amount. */
+  /** Whether a payment of this amount needs approval (by the callback or a person). */
   needsApproval(amountMsat: Msat): boolean;
-  /** Asks the operator when required; throws `ApprovalDeniedError` unless approved. */
+  /**
+   * Whether approvals are asked of the policy's own `approve` callback; when false, an adapter
+   * asks a person through its framework for the payments that `needsApproval`.
+   */
+  readonly hasApprovalCallback: boolean;
+  /**
+   * Asks the `approve` callback when approval is needed; throws `ApprovalDeniedError` unless it
+   * approves, or `ApprovalRequiredError` when approval is needed and there is no callback.
+   */
   approve(payment: PaymentApprovalRequest): Promise<void>;
 }
 
@@ -139,8 +158,8 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     options.maxMsatPerRequest,
   );
   const approveCallback = options.approve;
-  const approvalThreshold =
-    options.approvalThresholdSats === undefined ? 0n : satsToMsat(options.approvalThresholdSats);
+  const approveAbove =
+    options.approveAboveSats === undefined ? undefined : satsToMsat(options.approveAboveSats);
   const resolveHost = options.resolveHost ?? resolveAll;
 
   const policy: Policy = {
@@ -200,11 +219,19 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     },
 
     needsApproval(amountMsat) {
-      return approveCallback !== undefined && amountMsat >= approvalThreshold;
+      return approveAbove === undefined ? approveCallback !== undefined : amountMsat > approveAbove;
     },
 
+    hasApprovalCallback: approveCallback !== undefined,
+
     async approve(payment) {
-      if (approveCallback === undefined || !policy.needsApproval(payment.amountMsat)) return;
+      if (!policy.needsApproval(payment.amountMsat)) return;
+      if (approveCallback === undefined) {
+        throw new ApprovalRequiredError(
+          `Payment of ${formatMsat(payment.amountMsat)} to ${payment.host} needs a person's approval (above ${formatMsat(approveAbove ?? 0n)}) and none was given. Nothing was paid.`,
+          { paid: false, url: payment.url },
+        );
+      }
       const denied = (reason: string, cause?: unknown) =>
         new ApprovalDeniedError(
           `Payment of ${formatMsat(payment.amountMsat)} to ${payment.host} ${reason}. Nothing was paid.`,

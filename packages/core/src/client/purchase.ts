@@ -23,6 +23,7 @@ import {
   parseL402Challenge,
   selectChallenge,
 } from '../protocol/parse-challenge.js';
+import { type Approval, authorizePayment } from './approval.js';
 import type { Policy } from './policy.js';
 import { isPreimageFor } from '../protocol/preimage.js';
 import type { SpendLog } from './spend-log.js';
@@ -55,6 +56,8 @@ export interface PurchaseContext {
   budgets: Budget[];
   /** This call's own price cap (lower than the policy's, or it changes nothing). */
   maxMsat: Msat | undefined;
+  /** A person's approval given with this call, for a payment the policy says needs one. */
+  approval: Approval | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -67,6 +70,10 @@ export interface PriceQuote {
   priceMsat?: Msat;
   /** Rounded up, for display. */
   priceSats?: number;
+  /** The routing fee limit that paying this price reserves. */
+  maxFeeMsat?: Msat;
+  /** The payee's node public key, from the invoice. */
+  payee?: string;
   description?: string;
   invoiceExpiresAt?: Date;
 }
@@ -100,7 +107,7 @@ export function readChallenge(header: string, url: string): ReadChallenge {
   return { challenge, invoice, macaroon };
 }
 
-export function quoteChallenge(url: URL, response: Response): PriceQuote {
+export function quoteChallenge(url: URL, response: Response, feeLimit: FeeLimit): PriceQuote {
   const base = { url: `${url.origin}${url.pathname}`, host: url.host, status: response.status };
   const header = response.headers.get('www-authenticate');
   if (response.status !== 402 || !header || !selectChallenge(parseChallenges(header))) return base;
@@ -115,6 +122,8 @@ export function quoteChallenge(url: URL, response: Response): PriceQuote {
     ...base,
     priceMsat: invoice.amountMsat,
     priceSats: msatToSats(invoice.amountMsat),
+    maxFeeMsat: maxFeeFor(invoice.amountMsat, feeLimit),
+    payee: invoice.payee,
     ...(invoice.description === undefined ? {} : { description: invoice.description }),
     invoiceExpiresAt: invoice.expiresAt,
   };
@@ -194,12 +203,15 @@ export async function buyToken(
     );
   }
   const maxFeeMsat = maxFeeFor(amountMsat, context.feeLimit);
-  await context.policy.approve({
-    url: displayUrl,
+  // The approval is checked against the invoice met now, not the one that was quoted.
+  await authorizePayment(context.policy, context.approval, {
+    url: url.href,
+    method,
     host: url.host,
     amountMsat,
     maxFeeMsat,
-    ...(invoice.description === undefined ? {} : { description: invoice.description }),
+    payee: invoice.payee,
+    description: invoice.description,
   });
 
   const expiresAt = macaroonExpiry(macaroon.caveats)?.getTime();

@@ -7,7 +7,9 @@ const nextSteps: Record<string, string> = {
     'Do not retry this purchase: pick a cheaper source or answer with what you have.',
   PRICE_ABOVE_CAP: 'Look for a cheaper source, or answer with what you have.',
   POLICY_DENIED: 'This URL is not allowed by the operator; do not retry it.',
-  APPROVAL_DENIED: 'The operator declined this payment; do not retry it.',
+  APPROVAL_DENIED: 'The payment was declined; do not retry it unless the user asks you to.',
+  APPROVAL_REQUIRED:
+    'A person must approve this payment first: call the tool again with the same arguments to ask them.',
   AMOUNTLESS_INVOICE:
     'The server asks for an open amount, which is never paid; use another source.',
   INVOICE_EXPIRED: 'Request the URL again to get a fresh invoice.',

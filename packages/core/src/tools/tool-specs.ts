@@ -1,17 +1,26 @@
 import { z } from 'zod';
 import { formatMsat, satsToMsat } from '../amount.js';
+import { DEFAULT_FEE_LIMIT, maxFeeFor } from '../budget/fee-limit.js';
 import { type Budget, describeBudget } from '../budget/budget.js';
 import { decodeInvoice } from '../protocol/invoice.js';
 import type { PaidFetch } from '../client/paid-fetch.js';
 import { payInvoice } from '../client/pay-invoice.js';
 import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
+import type { Approval } from '../client/approval.js';
+import { INVOICE_METHOD, invoiceApprovalUrl } from '../client/pay-invoice.js';
 import { describeAmount, formatToolError } from './tool-error.js';
+import { type PaymentToApprove, paymentToApprove } from './tool-approval.js';
 
-/** What a framework hands a tool call: the run's budget and the call's abort signal. */
+/** What a framework hands a tool call: the run's budget, the call's abort signal and approval. */
 export interface ToolContext {
   /** The budget of this agent run; charged on top of the paid fetch's own budget. */
   budget?: Budget;
   signal?: AbortSignal;
+  /**
+   * A person's approval of this call's payment, from the framework's human-in-the-loop flow
+   * (`L402ToolApprovals.approve`); never from the tool's arguments.
+   */
+  approval?: Approval;
 }
 
 /**
@@ -23,6 +32,14 @@ export interface L402ToolSpec<Shape extends z.ZodRawShape = z.ZodRawShape> {
   description: string;
   inputSchema: z.ZodObject<Shape>;
   execute(input: z.infer<z.ZodObject<Shape>>, context?: ToolContext): Promise<string>;
+  /**
+   * For a tool that can pay: the payment this call would make that needs a person's approval,
+   * found without paying (a quote, or the invoice decoded); undefined when none would.
+   */
+  quotePayment?(
+    input: z.infer<z.ZodObject<Shape>>,
+    context?: ToolContext,
+  ): Promise<PaymentToApprove | undefined>;
 }
 
 export interface L402ToolsOptions {
@@ -117,6 +134,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           maxSats: input.maxSats,
           budget: runBudget(context),
           signal: context?.signal,
+          approval: context?.approval,
         });
         const text = await response.text();
         const receipt = response.l402;
@@ -138,6 +156,51 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           body,
         ].join('\n');
       }),
+      quotePayment: async (input, context) => {
+        const { policy } = paidFetch;
+        // The operator's own callback decides at payment time; there is nothing to ask here.
+        if (policy.hasApprovalCallback) return undefined;
+        const method = input.method ?? 'GET';
+        const url = new URL(input.url);
+        if (await paidFetch.tokenStore.find(url, method)) return undefined;
+        const quote = await paidFetch.quote(url, {
+          method,
+          headers: input.headers,
+          body: input.body,
+          signal: context?.signal,
+        });
+        const { priceMsat, maxFeeMsat, payee, invoiceExpiresAt } = quote;
+        if (
+          priceMsat === undefined ||
+          maxFeeMsat === undefined ||
+          payee === undefined ||
+          invoiceExpiresAt === undefined ||
+          !policy.needsApproval(priceMsat) ||
+          (input.maxSats !== undefined && priceMsat > satsToMsat(input.maxSats)) ||
+          // A price the caps refuse is refused without asking anyone.
+          !fitsCap(() => policy.checkPrice({ host: quote.host, amountMsat: priceMsat }))
+        ) {
+          return undefined;
+        }
+        return paymentToApprove(
+          'l402_fetch',
+          {
+            url: quote.url,
+            host: quote.host,
+            method,
+            payee,
+            ...(quote.description === undefined ? {} : { description: quote.description }),
+          },
+          {
+            url: url.href,
+            method,
+            amountMsat: priceMsat,
+            maxFeeMsat,
+            payee,
+            expiresAt: invoiceExpiresAt,
+          },
+        );
+      },
     }),
     defineTool({
       name: 'l402_quote',
@@ -215,9 +278,43 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
             budgets: budgetsToCharge(paidFetch.budget, currentRunBudget(), context?.budget),
             maxSats: input.maxSats,
             signal: context?.signal,
+            approval: context?.approval,
           });
           return `Paid ${describeAmount(paid.amountMsat, paid.feeMsat)}. Payment hash: ${paid.paymentHash}.\n${remaining(context)}`;
         }),
+        quotePayment: async (input) => {
+          const { policy } = paidFetch;
+          if (policy.hasApprovalCallback) return undefined;
+          const invoice = decodeInvoice(input.invoice);
+          const amountMsat = invoice.amountMsat;
+          const host = `lightning:${invoice.payee}`;
+          if (
+            amountMsat === undefined ||
+            !policy.needsApproval(amountMsat) ||
+            (input.maxSats !== undefined && amountMsat > satsToMsat(input.maxSats)) ||
+            !fitsCap(() => policy.checkPrice({ host, amountMsat }))
+          ) {
+            return undefined;
+          }
+          return paymentToApprove(
+            'pay_invoice',
+            {
+              url: host,
+              host,
+              payee: invoice.payee,
+              ...(invoice.description === undefined ? {} : { description: invoice.description }),
+            },
+            {
+              url: invoiceApprovalUrl(invoice.paymentHash),
+              method: INVOICE_METHOD,
+              amountMsat,
+              // What payInvoice reserves: the default fee limit.
+              maxFeeMsat: maxFeeFor(amountMsat, DEFAULT_FEE_LIMIT),
+              payee: invoice.payee,
+              expiresAt: invoice.expiresAt,
+            },
+          );
+        },
       }),
     );
   }
@@ -239,4 +336,13 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
     );
   }
   return tools;
+}
+
+function fitsCap(check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch {
+    return false;
+  }
 }
