@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { decodeMacaroon } from '@l402kit/core';
 import express from 'express';
 import { Hono } from 'hono';
@@ -41,6 +42,7 @@ describe('Express 5', () => {
       'services=research:0',
       'research_path=/api/echo',
       'research_method=POST',
+      'research_paid_msat=10000',
     ]);
 
     const granted = await send(paid.authorization);
@@ -82,6 +84,99 @@ describe('Express 5', () => {
     const response = await fetch(server.url, { headers: { Authorization: 'L402 x:y' } });
     expect(response.status).toBe(402);
     expect(response.headers.get('www-authenticate')).toMatch(/^LSAT .*, L402 /);
+  });
+});
+
+describe('issue 11 item 11: the router and the paywall read one path', () => {
+  // Cheap by default, premium by exact path: the price function as a seller writes it.
+  const price = (request: Request) =>
+    new URL(request.url).pathname.startsWith('/premium') ? 1_000 : 1;
+
+  it('issue 11 item 11: Express never serves /premium/* for a token bought at /cheap', async () => {
+    const { paywall, buyer } = createFixture({ price });
+    const app = express();
+    app.use(paywall.nodeMiddleware());
+    app.get('/premium/*splat', (_request, response) => {
+      response.send('premium');
+    });
+    app.get('/cheap', (_request, response) => {
+      response.send('cheap');
+    });
+    const server = await listen(app);
+    servers.push(server);
+    const paid = await payChallenge(buyer, await fetch(`${server.url}/cheap`));
+    const headers = { Authorization: paid.authorization };
+    expect(await (await fetch(`${server.url}/cheap`, { headers })).text()).toBe('cheap');
+    // Express matches the raw path against /premium/*splat; the paywall must not read /cheap.
+    for (const path of ['/premium/../cheap', '/premium/%2e%2e/cheap', '/premium/.%2E/cheap']) {
+      const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        httpGet(`${server.url}/`, { path, headers }, (answer) => {
+          let body = '';
+          answer.on('data', (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          answer.on('end', () => resolve({ status: answer.statusCode!, body }));
+        }).on('error', reject);
+      });
+      expect({ path, ...response }).toEqual({
+        path,
+        status: 400,
+        body: '{"error":"invalid_path"}',
+      });
+    }
+  });
+
+  it('issue 11 item 11: Hono decodes %70remium to /premium, and the paywall prices it so', async () => {
+    const { paywall, buyer } = createFixture({ price });
+    const app = new Hono();
+    app.use('*', l402Middleware(paywall));
+    app.get('/premium', (context) => context.text('premium'));
+    app.get('/cheap', (context) => context.text('cheap'));
+    const paid = await payChallenge(buyer, await app.fetch(new Request('http://localhost/cheap')));
+    const open = (path: string) =>
+      app.fetch(
+        new Request(`http://localhost${path}`, { headers: { Authorization: paid.authorization } }),
+      );
+    expect(await (await open('/cheap')).text()).toBe('cheap');
+    expect(await (await open('/%63heap')).text()).toBe('cheap');
+    const premium = await open('/%70remium');
+    expect(premium.status).toBe(402);
+    expect(await premium.json()).toMatchObject({ price_sats: 1_000 });
+  });
+
+  it('prices from a JSON body before express.json() and the parser still gets it', async () => {
+    const { paywall, buyer } = createFixture({
+      price: async (request) => ((await request.json()) as { words: number }).words,
+    });
+    const app = express();
+    app.post(
+      '/translate',
+      paywall.nodeMiddleware(),
+      express.json({ limit: '1mb' }),
+      (request, response) => {
+        response.json({ received: request.body });
+      },
+    );
+    const server = await listen(app);
+    servers.push(server);
+    const send = (words: number, authorization?: string) =>
+      fetch(`${server.url}/translate`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          ...(authorization === undefined ? {} : { Authorization: authorization }),
+        },
+        body: JSON.stringify({ words, text: 'x'.repeat(200_000) }),
+      });
+    const challenged = await send(7);
+    expect(await challenged.clone().json()).toMatchObject({ price_sats: 7 });
+    const paid = await payChallenge(buyer, challenged);
+    const granted = await send(7, paid.authorization);
+    expect(granted.status).toBe(200);
+    const { received } = (await granted.json()) as { received: { words: number; text: string } };
+    expect(received.words).toBe(7);
+    expect(received.text).toHaveLength(200_000);
+    expect((await send(8, paid.authorization)).status).toBe(402);
   });
 });
 

@@ -13,7 +13,7 @@ const now = new Date('2030-01-01T00:00:00Z');
 const nowSeconds = now.getTime() / 1000;
 
 describe('mintCaveats', () => {
-  it('writes services, capabilities, path, method, then expiry (aperture order)', () => {
+  it('writes services, capabilities, path, method, paid amount, then expiry (aperture order)', () => {
     const options = resolveOptions({
       ...base,
       tier: 2,
@@ -22,17 +22,36 @@ describe('mintCaveats', () => {
       bindToPath: true,
       bindToMethod: true,
     });
-    expect(mintCaveats(options, { path: '/search', method: 'post' }, now)).toEqual([
+    expect(
+      mintCaveats(options, { path: '/search', method: 'post', priceMsat: 10_000n }, now),
+    ).toEqual([
       'services=research:2',
       'research_capabilities=read,write',
       'research_path=/search',
       'research_method=POST',
+      'research_paid_msat=10000',
       `research_valid_until=${nowSeconds + 60}`,
     ]);
   });
 
-  it('writes only the services caveat by default, tier 0', () => {
-    expect(mintCaveats(resolveOptions(base), scope, now)).toEqual(['services=research:0']);
+  it('writes only the services caveat and the paid amount by default, tier 0', () => {
+    expect(mintCaveats(resolveOptions(base), { ...scope, priceMsat: 10_000n }, now)).toEqual([
+      'services=research:0',
+      'research_paid_msat=10000',
+    ]);
+  });
+
+  it('binds the path by default when the price depends on the request', () => {
+    const options = resolveOptions({ ...base, price: () => 10 });
+    expect(mintCaveats(options, { ...scope, priceMsat: 10_000n }, now)).toEqual([
+      'services=research:0',
+      'research_path=/search',
+      'research_paid_msat=10000',
+    ]);
+    const unbound = resolveOptions({ ...base, price: () => 10, bindToPath: false });
+    expect(mintCaveats(unbound, { ...scope, priceMsat: 1n }, now)).not.toContain(
+      'research_path=/search',
+    );
   });
 });
 
@@ -47,7 +66,7 @@ describe('checkCaveats', () => {
       bindToPath: true,
       bindToMethod: true,
     });
-    expect(check(mintCaveats(options, scope, now))).toBeUndefined();
+    expect(check(mintCaveats(options, { ...scope, priceMsat: 5n }, now))).toBeUndefined();
   });
 
   it('requires a services caveat naming this service, in every occurrence', () => {
@@ -93,6 +112,25 @@ describe('checkCaveats', () => {
     expect(check(caveats, { path: '/search', method: 'POST' })).toBe('wrong_method');
     expect(check(caveats, { path: '/search', method: 'get' })).toBeUndefined();
     expect(check([...caveats, 'research_path=/other'])).toBe('wrong_path');
+  });
+
+  it('issue 11 item 11: a token opens only requests that cost at most what it paid', () => {
+    const caveats = ['services=research:0', 'research_paid_msat=1000'];
+    const priced = (priceMsat: bigint) => ({ ...scope, priceMsat });
+    expect(check(caveats, priced(1_000n))).toBeUndefined();
+    expect(check(caveats, priced(999n))).toBeUndefined();
+    expect(check(caveats, priced(1_001n))).toBe('underpaid');
+    expect(check(caveats, priced(0n))).toBeUndefined();
+    // A token that names no amount proves no payment; one with a garbled amount is refused.
+    expect(check(['services=research:0'], priced(1n))).toBe('underpaid');
+    expect(check([...caveats, 'research_paid_msat=1e9'], priced(1n))).toBe('invalid_caveat');
+    expect(check([...caveats, 'research_paid_msat=-5'], priced(1n))).toBe('invalid_caveat');
+    // A caveat the holder adds can lower the amount, never raise it.
+    expect(check([...caveats, 'research_paid_msat=1000000'], priced(2_000n))).toBe('underpaid');
+    expect(check([...caveats, 'research_paid_msat=10'], priced(500n))).toBe('underpaid');
+    expect(check([...caveats, ' research_paid_msat = 10 '], priced(500n))).toBe('underpaid');
+    // Another service's amount is not ours.
+    expect(check(['services=research:0', 'other_paid_msat=9999'], priced(1n))).toBe('underpaid');
   });
 
   it('checks capabilities only when the request needs one', () => {

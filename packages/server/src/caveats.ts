@@ -1,4 +1,4 @@
-import { caveatValues, macaroonExpiry } from '@l402kit/core';
+import { caveatValues, type Msat, macaroonExpiry } from '@l402kit/core';
 import type { ResolvedOptions } from './options.js';
 
 /** Why a credential was refused; every refusal is answered with a fresh 402. */
@@ -14,6 +14,9 @@ export type RejectionReason =
   | 'expired'
   | 'wrong_path'
   | 'wrong_method'
+  | 'underpaid'
+  | 'price_unknown'
+  | 'invalid_path'
   | 'missing_capability';
 
 /** What the request asks for; the caveats must allow it. */
@@ -22,6 +25,8 @@ export interface RequestScope {
   method: string;
   /** A capability the request needs; checked against `<service>_capabilities` when present. */
   capability?: string;
+  /** What this request costs now; a token must have paid at least this much. */
+  priceMsat?: Msat;
 }
 
 /** The scope plus what this paywall demands of every token whatever the request. */
@@ -38,11 +43,19 @@ export function caveatKeys(serviceName: string) {
     validUntil: `${serviceName}_valid_until`,
     path: `${serviceName}_path`,
     method: `${serviceName}_method`,
+    paid: `${serviceName}_paid_msat`,
   };
 }
 
-/** The caveats of a new token, in aperture's order: services, capabilities, constraints, timeout. */
-export function mintCaveats(options: ResolvedOptions, scope: RequestScope, now: Date): string[] {
+/**
+ * The caveats of a new token, in aperture's order: services, capabilities, constraints,
+ * timeout. `paid_msat` is the invoice amount: the token opens requests that cost no more.
+ */
+export function mintCaveats(
+  options: ResolvedOptions,
+  scope: RequestScope & { priceMsat: Msat },
+  now: Date,
+): string[] {
   const keys = caveatKeys(options.serviceName);
   const caveats = [`${keys.services}=${options.serviceName}:${options.tier}`];
   if (options.capabilities.length > 0) {
@@ -50,6 +63,7 @@ export function mintCaveats(options: ResolvedOptions, scope: RequestScope, now: 
   }
   if (options.bindToPath) caveats.push(`${keys.path}=${scope.path}`);
   if (options.bindToMethod) caveats.push(`${keys.method}=${scope.method.toUpperCase()}`);
+  caveats.push(`${keys.paid}=${scope.priceMsat}`);
   if (options.validForSeconds !== undefined) {
     const validUntil = Math.floor(now.getTime() / 1000) + options.validForSeconds;
     caveats.push(`${keys.validUntil}=${validUntil}`);
@@ -89,12 +103,40 @@ export function checkCaveats(
   for (const method of caveatValues(caveats, keys.method)) {
     if (method.toUpperCase() !== scope.method.toUpperCase()) return 'wrong_method';
   }
+  if (scope.priceMsat !== undefined && scope.priceMsat > 0n) {
+    const reason = checkPaid(caveatValues(caveats, keys.paid), scope.priceMsat);
+    if (reason !== undefined) return reason;
+  }
   if (scope.capability !== undefined) {
     for (const value of caveatValues(caveats, keys.capabilities)) {
       if (!splitList(value).includes(scope.capability)) return 'missing_capability';
     }
   }
   return undefined;
+}
+
+/**
+ * Every `paid_msat` must cover the price, so an added caveat can only lower what a token buys.
+ * A token without one paid nothing we can prove: fail closed.
+ */
+function checkPaid(values: string[], priceMsat: Msat): RejectionReason | undefined {
+  if (values.length === 0) return 'underpaid';
+  for (const value of values) {
+    if (!/^\d{1,30}$/.test(value)) return 'invalid_caveat';
+    if (BigInt(value) < priceMsat) return 'underpaid';
+  }
+  return undefined;
+}
+
+/** The least readable `<service>_paid_msat`: what the token paid, as far as it can show. */
+export function paidMsatOf(caveats: string[], serviceName: string): Msat | undefined {
+  let least: Msat | undefined;
+  for (const value of caveatValues(caveats, caveatKeys(serviceName).paid)) {
+    if (!/^\d{1,30}$/.test(value)) continue;
+    const paid = BigInt(value);
+    if (least === undefined || paid < least) least = paid;
+  }
+  return least;
 }
 
 /** `name:tier,name:tier` to its entries; undefined when an entry is not of that form. */

@@ -4,7 +4,11 @@ import { PaywallConfigError } from './errors.js';
 /** Sats as a number, msat as a bigint. */
 export type PriceValue = number | bigint;
 
-/** A fixed price, or one computed from the request (a price of 0 lets the request through free). */
+/**
+ * A fixed price, or one computed from the request (a price of 0 lets the request through free).
+ * A function is asked again on every paid request: a token opens a request only when it paid
+ * at least what the request costs now.
+ */
 export type Price = PriceValue | ((request: Request) => PriceValue | Promise<PriceValue>);
 
 export interface PaywallOptions {
@@ -24,7 +28,10 @@ export interface PaywallOptions {
   description?: string;
   /** Adds `<service>_valid_until=<unix seconds>` so the token stops working after this long. */
   validForSeconds?: number;
-  /** Adds `<service>_path=<path>`: the token only opens the path it was bought for. */
+  /**
+   * Adds `<service>_path=<path>`: the token only opens the path it was bought for. Default:
+   * on when `price` is a function (the price depends on the request), off for a fixed price.
+   */
   bindToPath?: boolean;
   /** Adds `<service>_method=<METHOD>`: the token only works with the method it was bought for. */
   bindToMethod?: boolean;
@@ -99,7 +106,7 @@ export function resolveOptions(options: PaywallOptions): ResolvedOptions {
     tier,
     description: options.description,
     validForSeconds: options.validForSeconds,
-    bindToPath: options.bindToPath ?? false,
+    bindToPath: options.bindToPath ?? typeof options.price === 'function',
     bindToMethod: options.bindToMethod ?? false,
     capabilities: [...capabilities],
     offerLsat: options.offerLsat ?? true,

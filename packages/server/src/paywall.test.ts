@@ -99,7 +99,7 @@ describe('a request without a credential', () => {
     expect(macaroon.identifier.paymentHash).toBe(invoice.paymentHash);
     expect(macaroon.identifier.tokenId).toMatch(/^[0-9a-f]{64}$/);
     expect(macaroon.location).toBe('research');
-    expect(macaroon.caveats).toEqual(['services=research:0']);
+    expect(macaroon.caveats).toEqual(['services=research:0', 'research_paid_msat=1500']);
   });
 
   it('sends the two challenges as two header lines, as aperture does', async () => {
@@ -413,8 +413,8 @@ describe('pricing', () => {
     });
     expect(granted.status).toBe(200);
     expect(await granted.json()).toMatchObject({ body: '{"words":42}' });
-    // A valid credential needs no price: the function is not asked again.
-    expect(seen).toHaveLength(1);
+    // The paid request is priced again (from the body), and the handler still gets the body.
+    expect(seen).toEqual(['POST /translate basic', 'POST /translate null']);
   });
 
   it('lets a request with price 0 through without a token', async () => {
@@ -463,5 +463,179 @@ describe('pricing', () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: 'price_unavailable' });
     expect(errors).toHaveLength(1);
+  });
+});
+
+/** Sends `path` exactly as written (fetch would resolve `..` before sending). */
+function rawRequest(url: string, path: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = httpRequest(`${url}/`, { path, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    request.on('error', reject).end();
+  });
+}
+
+describe('issue 11 item 11: a token buys no more than it paid for', () => {
+  // Prices as a careless seller writes them: by exact path, query and body, cheap by default.
+  const price = async (request: Request) => {
+    const url = new URL(request.url);
+    if (url.pathname === '/premium') return 1_000;
+    if (url.searchParams.get('size') === 'large') return 50;
+    if (request.method === 'POST') {
+      const { words } = (await request.json()) as { words: number };
+      return words;
+    }
+    return request.method === 'HEAD' ? 1 : 2;
+  };
+
+  async function expectPriced(response: Response, sats: number) {
+    expect(response.status).toBe(402);
+    expect(await response.clone().json()).toMatchObject({ price_sats: sats });
+  }
+
+  it('issue 11 item 11: a 1-sat token bought for /cheap does not open the 1,000-sat /premium', async () => {
+    const context = await setup({ price });
+    const paid = await buy(context, '/cheap');
+    expect(paid.invoice.amountMsat).toBe(2_000n);
+    expect(decodeMacaroon(paid.challenge.macaroon).caveats).toEqual([
+      'services=research:0',
+      'research_path=/cheap',
+      'research_paid_msat=2000',
+    ]);
+    const open = (path: string) =>
+      fetch(context.url + path, { headers: { Authorization: paid.authorization } });
+    expect((await open('/cheap')).status).toBe(200);
+    await expectPriced(await open('/premium'), 1_000);
+    // Even without path binding the price is checked again on every request.
+    const unbound = await setup({ price, bindToPath: false });
+    const token = await buy(unbound, '/cheap');
+    const premium = await fetch(`${unbound.url}/premium`, {
+      headers: { Authorization: token.authorization },
+    });
+    await expectPriced(premium, 1_000);
+    expect(
+      unbound.paywall.verifyCredential(token.authorization, {
+        path: '/premium',
+        method: 'GET',
+        priceMsat: 1_000_000n,
+      }),
+    ).toEqual({ ok: false, reason: 'underpaid' });
+  });
+
+  it('issue 11 item 11: a token for /cheap?size=small does not open /cheap?size=large', async () => {
+    const context = await setup({ price, bindToPath: true });
+    const paid = await buy(context, '/cheap?size=small');
+    const open = (path: string) =>
+      fetch(context.url + path, { headers: { Authorization: paid.authorization } });
+    expect((await open('/cheap?size=small')).status).toBe(200);
+    expect((await open('/cheap?size=medium')).status).toBe(200); // same price
+    await expectPriced(await open('/cheap?size=large'), 50);
+    await expectPriced(await open('/cheap?size=large&size=small'), 50);
+    // Reordering the query changes nothing the price function does not read.
+    await expectPriced(await open('/cheap?other=1&size=large'), 50);
+  });
+
+  it('issue 11 item 11: a token for a small POST body does not open a large one, and the handler keeps the body', async () => {
+    const context = await setup({ price, bindToMethod: true });
+    const send = (words: number, authorization?: string) =>
+      fetch(`${context.url}/translate`, {
+        method: 'POST',
+        headers: authorization === undefined ? {} : { Authorization: authorization },
+        body: JSON.stringify({ words }),
+      });
+    const paid = await payChallenge(context.buyer, await send(3));
+    const granted = await send(3, paid.authorization);
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toMatchObject({ body: '{"words":3}' });
+    await expectPriced(await send(10_000, paid.authorization), 10_000);
+  });
+
+  it('issue 11 item 11: a token bought with HEAD does not open GET, which costs more', async () => {
+    const context = await setup({ price });
+    const challenged = await fetch(`${context.url}/page`, { method: 'HEAD' });
+    expect(challenged.status).toBe(402);
+    const paid = await payChallenge(context.buyer, challenged);
+    const headers = { Authorization: paid.authorization };
+    expect((await fetch(`${context.url}/page`, { method: 'HEAD', headers })).status).toBe(200);
+    await expectPriced(await fetch(`${context.url}/page`, { headers }), 2);
+  });
+
+  it('issue 11 item 11: caveats the buyer adds cannot widen a token', async () => {
+    const context = await setup({ price });
+    const paid = await buy(context, '/cheap');
+    const widened = addCaveats(paid.challenge.macaroon, [
+      'research_path=/premium',
+      'research_paid_msat=1000000',
+      'services=research:9',
+    ]);
+    const authorization = formatCredential({ macaroon: widened, preimage: paid.preimage });
+    for (const path of ['/premium', '/cheap']) {
+      const response = await fetch(context.url + path, {
+        headers: { Authorization: authorization },
+      });
+      expect(response.status).toBe(402);
+    }
+  });
+
+  it('issue 11 item 11: a fixed price raised after the sale charges again', async () => {
+    const context = await setup({ price: 10 });
+    const paid = await buy(context);
+    const dearer = createFixture({ rootKey: context.rootKey, price: 20 });
+    const result = dearer.paywall.verifyCredential(paid.authorization, {
+      path: '/search',
+      method: 'GET',
+    });
+    expect(result).toEqual({ ok: false, reason: 'underpaid' });
+    const cheaper = createFixture({ rootKey: context.rootKey, price: 5 });
+    expect(cheaper.paywall.verifyCredential(paid.authorization).ok).toBe(true);
+  });
+
+  it('issue 11 item 11: paths that routers read differently are refused, escapes are priced canonically', async () => {
+    const context = await setup({ price });
+    const paid = await buy(context, '/cheap');
+    const headers = { Authorization: paid.authorization };
+    for (const path of [
+      '/cheap/../premium',
+      '/cheap/%2e%2e/premium',
+      '/cheap/%2E%2e/premium',
+      '/cheap/./../premium',
+      '//premium',
+      '/cheap//../premium',
+      '/cheap\\..\\premium',
+      '/cheap%zz',
+    ]) {
+      const response = await rawRequest(context.url, path, headers);
+      expect({ path, ...response }).toEqual({
+        path,
+        status: 400,
+        body: '{"error":"invalid_path"}',
+      });
+    }
+    // `%70remium` is /premium to Hono's router: it is priced (and bound) as /premium.
+    const escaped = await rawRequest(context.url, '/%70remium', headers);
+    expect(escaped.status).toBe(402);
+    expect(JSON.parse(escaped.body)).toMatchObject({ price_sats: 1_000 });
+    expect((await rawRequest(context.url, '/%63heap', headers)).status).toBe(200);
+    expect(
+      context.paywall.verifyCredential(paid.authorization, { path: '/a/../cheap', priceMsat: 1n }),
+    ).toEqual({ ok: false, reason: 'invalid_path' });
+  });
+
+  it('verifyCredential needs the price when a function sets it', async () => {
+    const context = await setup({ price });
+    const paid = await buy(context, '/cheap');
+    const where = { path: '/cheap', method: 'GET' };
+    expect(context.paywall.verifyCredential(paid.authorization, where)).toEqual({
+      ok: false,
+      reason: 'price_unknown',
+    });
+    expect(
+      context.paywall.verifyCredential(paid.authorization, { ...where, priceMsat: 2_000n }),
+    ).toMatchObject({ ok: true, token: { paidMsat: 2_000n } });
   });
 });

@@ -8,8 +8,14 @@ import {
 import { mintCaveats, type RequestScope } from './caveats.js';
 import type { Decision } from './decision.js';
 import { createNodeMiddleware, type NodeMiddleware } from './node-middleware.js';
-import { type PaywallOptions, priceOf, resolveOptions } from './options.js';
-import { paymentRequiredReply, toFetchResponse, unavailableReply } from './reply.js';
+import { type PaywallOptions, priceOf, priceToMsat, resolveOptions } from './options.js';
+import {
+  invalidPathReply,
+  paymentRequiredReply,
+  toFetchResponse,
+  unavailableReply,
+} from './reply.js';
+import { canonicalPath } from './request-path.js';
 import {
   type PaidToken,
   type VerificationResult,
@@ -61,15 +67,7 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
     });
   }
 
-  async function issue(scope: RequestScope, priceRequest: Request): Promise<Decision> {
-    let priceMsat: Msat;
-    try {
-      priceMsat = await priceOf(options.price, priceRequest);
-    } catch (error) {
-      report(error);
-      return { allow: false, reply: unavailableReply('price_unavailable') };
-    }
-    if (priceMsat === 0n) return { allow: true, token: undefined };
+  async function issue(scope: RequestScope, priceMsat: Msat): Promise<Decision> {
     const description = options.description ?? `Access to ${options.serviceName}`;
     let paymentHash: string;
     let invoice: string;
@@ -102,7 +100,7 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
         tokenId: bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32))),
       },
       location: options.location,
-      caveats: mintCaveats(options, scope, options.now()),
+      caveats: mintCaveats(options, { ...scope, priceMsat }, options.now()),
     });
     return {
       allow: false,
@@ -117,22 +115,46 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
     };
   }
 
-  /** The one decision every adapter uses; `priceRequest` lets Node hand the body over lazily. */
-  async function decide(request: Request, priceRequest?: () => Request): Promise<Decision> {
-    const scope = scopeOf(request);
-    const result = verify(request.headers.get('authorization'), scope);
+  /**
+   * The one decision every adapter uses. The request is priced every time, paid or not: a
+   * token opens it only when it paid at least the current price, otherwise the buyer gets a
+   * fresh 402 at that price. `priceRequest` gives the price function the request with a body
+   * the handler still receives (a clone, or Node's body read lazily and given back).
+   */
+  async function decide(request: Request, priceRequest: () => Request): Promise<Decision> {
+    const url = new URL(request.url);
+    const path = canonicalPath(url.pathname);
+    if (path === undefined) return { allow: false, reply: invalidPathReply() };
+    const scope = { path, method: request.method };
+    let priceMsat: Msat;
+    try {
+      priceMsat = await priceOf(options.price, pricedAt(priceRequest(), url, path));
+    } catch (error) {
+      report(error);
+      return { allow: false, reply: unavailableReply('price_unavailable') };
+    }
+    const header = request.headers.get('authorization');
+    if (priceMsat === 0n) {
+      // Free: a valid token still tells the handler who is calling.
+      const result = verify(header, scope);
+      return { allow: true, token: result.ok ? result.token : undefined };
+    }
+    const result = verify(header, { ...scope, priceMsat });
     if (result.ok) return { allow: true, token: result.token };
-    if (priceRequest !== undefined) return issue(scope, priceRequest());
-    // A free request (price 0) still reaches the handler, so the price function reads a copy.
-    const readsBody = typeof options.price === 'function' && request.body !== null;
-    return issue(scope, readsBody ? request.clone() : request);
+    return issue(scope, priceMsat);
+  }
+
+  /** For the Fetch adapters: a free request still reaches the handler, so price reads a copy. */
+  function fetchPriceRequest(request: Request): () => Request {
+    return () =>
+      typeof options.price === 'function' && request.body !== null ? request.clone() : request;
   }
 
   const paywall: Paywall = {
     serviceName: options.serviceName,
     handler(inner) {
       return async (request) => {
-        const decision = await decide(request);
+        const decision = await decide(request, fetchPriceRequest(request));
         if (!decision.allow) return toFetchResponse(decision.reply);
         return inner(request, { token: decision.token });
       };
@@ -141,19 +163,31 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
       return createNodeMiddleware(decide);
     },
     async authorize(request) {
-      const decision = await decide(request);
+      const decision = await decide(request, fetchPriceRequest(request));
       return decision.allow
         ? { ok: true, token: decision.token }
         : { ok: false, response: toFetchResponse(decision.reply) };
     },
     verifyCredential(input, scope = {}) {
-      const isRequest = input instanceof Request;
+      const request = input instanceof Request ? input : undefined;
+      const header = input instanceof Request ? input.headers.get('authorization') : input;
       // Without a request or a scope, tokens bound to a path or method cannot match.
-      const own = isRequest ? scopeOf(input) : { path: '', method: '' };
-      const header = isRequest ? input.headers.get('authorization') : input;
+      let path = '';
+      const rawPath = scope.path ?? (request && new URL(request.url).pathname);
+      if (rawPath !== undefined) {
+        const canonical = canonicalPath(rawPath);
+        if (canonical === undefined) return { ok: false, reason: 'invalid_path' };
+        path = canonical;
+      }
+      // A price function may need the body and may be async: then the caller passes the price.
+      const priceMsat =
+        scope.priceMsat ??
+        (typeof options.price === 'function' ? undefined : priceToMsat(options.price));
+      if (priceMsat === undefined) return { ok: false, reason: 'price_unknown' };
       return verify(header, {
-        path: scope.path ?? own.path,
-        method: scope.method ?? own.method,
+        path,
+        method: scope.method ?? request?.method ?? '',
+        priceMsat,
         ...(scope.capability === undefined ? {} : { capability: scope.capability }),
       });
     },
@@ -161,6 +195,10 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
   return paywall;
 }
 
-function scopeOf(request: Request): RequestScope {
-  return { path: new URL(request.url).pathname, method: request.method };
+/** The price function sees the canonical path, the one the token will be bound to. */
+function pricedAt(request: Request, url: URL, path: string): Request {
+  if (url.pathname === path) return request;
+  const canonical = new URL(url);
+  canonical.pathname = path;
+  return new Request(canonical, request);
 }

@@ -46,6 +46,11 @@ export function unavailableReply(error: 'invoice_unavailable' | 'price_unavailab
   return jsonReply(error === 'invoice_unavailable' ? 503 : 500, { error });
 }
 
+/** A path routers could read as different resources (`..`, `//`, `\\`): neither priced nor served. */
+export function invalidPathReply(): PaywallReply {
+  return jsonReply(400, { error: 'invalid_path' });
+}
+
 function jsonReply(
   status: number,
   body: unknown,

@@ -1,11 +1,17 @@
 import {
+  type Msat,
   decodeMacaroon,
   isPreimageFor,
   macaroonExpiry,
   parseCredential,
   verifyMacaroonSignature,
 } from '@l402kit/core';
-import { type CaveatRequirements, checkCaveats, type RejectionReason } from './caveats.js';
+import {
+  type CaveatRequirements,
+  checkCaveats,
+  paidMsatOf,
+  type RejectionReason,
+} from './caveats.js';
 
 /** What a valid credential proves: who paid for what, and until when. */
 export interface PaidToken {
@@ -15,6 +21,8 @@ export interface PaidToken {
   tokenId: string;
   serviceName: string;
   caveats: string[];
+  /** What the token paid (its least `<service>_paid_msat`); undefined if it names no amount. */
+  paidMsat: Msat | undefined;
   /** The earliest `*_valid_until` caveat, if any. */
   expiresAt: Date | undefined;
 }
@@ -71,6 +79,7 @@ export function verifyAuthorization(
         tokenId: macaroon.identifier.tokenId,
         serviceName: context.serviceName,
         caveats: macaroon.caveats,
+        paidMsat: paidMsatOf(macaroon.caveats, context.serviceName),
         expiresAt: macaroonExpiry(macaroon.caveats),
       },
     };
