@@ -1,7 +1,19 @@
 // Issue 11, items 3, 6, 9 and 10: the network-facing guarantees of the paid fetch, each
 // against real loopback HTTP servers and real signed invoices paid on a sandbox network.
-import { BudgetExceededError, createBudget, createPaidFetch, L402Error } from '@l402kit/core';
+import type { LookupFunction } from 'node:net';
+import {
+  BudgetExceededError,
+  createBudget,
+  createPaidFetch,
+  createPolicy,
+  L402Error,
+  PaidNotDeliveredError,
+  type Policy,
+  PolicyDeniedError,
+} from '@l402kit/core';
+import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type RecordingServer, serveRecording } from './support/crafted-challenge.js';
 import { type PaidApi, type PaidApiOptions, startPaidApi } from './support/paid-api.js';
 
 const loopbackPolicy = { allowPrivateNetwork: true, requireHttps: false };
@@ -64,5 +76,190 @@ describe('issue 11 item 6: spelling one host several ways opens no new per-host 
     expect(again.status).toBe(200);
     expect(again.l402).toMatchObject({ paid: false, usedCachedToken: true });
     expect(succeeded(api.network)).toBe(1);
+  });
+});
+
+/**
+ * A name server under the seller's control: each lookup gets the next answer of the script
+ * (the last one repeats). It answers both the policy's check and every connection: l402kit's
+ * own through the policy, and Node's fetch through the global dispatcher it is installed as,
+ * which is how a rebinding DNS answers the system resolver.
+ */
+class ScriptedDns {
+  readonly lookups: string[][] = [];
+  #next = 0;
+  constructor(readonly script: string[][]) {}
+
+  async resolve(hostname: string): Promise<string[]> {
+    const answer = this.script[Math.min(this.#next++, this.script.length - 1)]!;
+    this.lookups.push([hostname, ...answer]);
+    return answer;
+  }
+
+  /** Installs this as the resolver behind Node's own fetch until the test ends. */
+  asSystemResolver(): void {
+    const lookup: LookupFunction = (hostname, options, callback) => {
+      this.resolve(hostname).then((addresses) => {
+        const entries = addresses.map((address) => ({
+          address,
+          family: address.includes(':') ? 6 : 4,
+        }));
+        if (options.all) callback(null, entries);
+        else callback(null, entries[0]!.address, entries[0]!.family);
+      });
+    };
+    const previous: Dispatcher = getGlobalDispatcher();
+    const agent = new Agent({ connect: { lookup } });
+    setGlobalDispatcher(agent);
+    closers.push(async () => {
+      setGlobalDispatcher(previous);
+      await agent.close();
+    });
+  }
+}
+
+async function recording(
+  handler: Parameters<typeof serveRecording>[0],
+  serve?: Parameters<typeof serveRecording>[1],
+): Promise<RecordingServer> {
+  const server = await serveRecording(handler, serve);
+  closers.push(server.close);
+  return server;
+}
+
+/** Servers on 127.0.0.2 and 127.0.0.1 with one port, so one URL can reach either by DNS alone. */
+async function twinPorts<T extends { url: string; close(): Promise<void> }>(
+  first: (port?: number) => Promise<T>,
+  second: (port: number) => Promise<RecordingServer>,
+): Promise<{ public: T; private: RecordingServer; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const publicServer = await first();
+    const port = Number(new URL(publicServer.url).port);
+    try {
+      return { public: publicServer, private: await second(port), port };
+    } catch (error) {
+      await publicServer.close();
+      if (attempt >= 5) throw error;
+    }
+  }
+}
+
+describe('issue 11 item 3: the address connected to is the address the policy checked', () => {
+  it('never reaches a loopback-only service through a name alternating between a public address and loopback (0 of 20)', async () => {
+    const internal = await recording(() => new Response('internal secret'));
+    const port = new URL(internal.url).port;
+    const dns = new ScriptedDns(
+      Array.from({ length: 200 }, (_, index) => [index % 2 === 0 ? '93.184.215.14' : '127.0.0.1']),
+    );
+    dns.asSystemResolver();
+    const paidFetch = createPaidFetch({
+      wallet: {
+        name: 'unused',
+        network: 'regtest',
+        payInvoice: async () => {
+          throw new Error('never paid');
+        },
+      },
+      policy: { requireHttps: false, resolveHost: (hostname) => dns.resolve(hostname) },
+    });
+    const outcomes: string[] = [];
+    for (let call = 0; call < 20; call++) {
+      const outcome = await paidFetch(`http://rebind.test:${port}/admin`).then(
+        (response) => `reached ${response.status}`,
+        (error: unknown) =>
+          error instanceof L402Error ? `${error.code} paid=${error.paid}` : String(error),
+      );
+      outcomes.push(outcome);
+    }
+    expect(internal.requests).toHaveLength(0);
+    expect(new Set(outcomes)).toEqual(new Set(['POLICY_DENIED paid=false']));
+    // Every connection asked the name server, and was refused the loopback answer it got.
+    expect(dns.lookups.filter(([, address]) => address === '127.0.0.1')).toHaveLength(20);
+  });
+
+  // Loopback is the only network a test has: here the stand-in for the public internet is
+  // 127.0.0.2, and the private service the seller's DNS points at is 127.0.0.1.
+  const privateAddress = '127.0.0.1';
+  const publicAddress = '127.0.0.2';
+  function stubbornPolicy(dns: ScriptedDns): Policy {
+    const base = createPolicy({ allowPrivateNetwork: true, requireHttps: false });
+    const resolveForConnect = async (hostname: string) => {
+      const addresses = await dns.resolve(hostname);
+      if (addresses.includes(privateAddress)) {
+        throw new PolicyDeniedError(
+          `${hostname} resolves to the private address ${privateAddress}.`,
+          { paid: false },
+        );
+      }
+      return addresses;
+    };
+    return {
+      ...base,
+      async checkUrl(url) {
+        await base.checkUrl(url);
+        await resolveForConnect(url.hostname);
+      },
+      resolveForConnect,
+    };
+  }
+
+  it('refuses the paid retry when the name rebinds to a private address after the 402, and the credential never leaves', async () => {
+    const servers = await twinPorts(
+      (port) => startPaidApi({ serve: { host: publicAddress, port, closeConnections: true } }),
+      (port) => recording(() => new Response('internal'), { host: privateAddress, port }),
+    );
+    closers.push(servers.public.close);
+    // The check, the connection that gets the 402, then the paid retry's connection.
+    const dns = new ScriptedDns([[publicAddress], [publicAddress], [privateAddress]]);
+    dns.asSystemResolver();
+    const paidFetch = createPaidFetch({
+      wallet: servers.public.payer.wallet,
+      policy: stubbornPolicy(dns),
+    });
+    const error = await rejection(paidFetch(`http://rebind.test:${servers.port}/report`));
+    expect(error).toBeInstanceOf(PaidNotDeliveredError);
+    expect(error).toMatchObject({ paid: true });
+    expect(error.amountMsat).toBeGreaterThanOrEqual(10_000n);
+    expect(error.message).toMatch(/policy refused the connection .*private address 127\.0\.0\.1/);
+    expect(servers.private.requests).toHaveLength(0);
+    expect(servers.public.requests.map((request) => request.authorization)).toEqual([null]);
+  });
+
+  it('refuses a redirect hop whose name rebinds between its check and its connection', async () => {
+    const servers = await twinPorts(
+      (port) =>
+        recording(() => new Response(null, { status: 302, headers: { location: '/next' } }), {
+          host: publicAddress,
+          port,
+          closeConnections: true,
+        }),
+      (port) => recording(() => new Response('internal'), { host: privateAddress, port }),
+    );
+    // Hop 1: check and connect; hop 2: check (public) and connect (private).
+    const dns = new ScriptedDns([
+      [publicAddress],
+      [publicAddress],
+      [publicAddress],
+      [privateAddress],
+    ]);
+    dns.asSystemResolver();
+    const paidFetch = createPaidFetch({
+      wallet: {
+        name: 'unused',
+        network: 'regtest',
+        payInvoice: async () => {
+          throw new Error('never paid');
+        },
+      },
+      policy: stubbornPolicy(dns),
+    });
+    const error = await rejection(paidFetch(`http://rebind.test:${servers.port}/start`));
+    expect(error).toBeInstanceOf(PolicyDeniedError);
+    expect(error.paid).toBe(false);
+    expect(error.message).toMatch(
+      /when connecting: .*private address 127\.0\.0\.1.*Nothing was paid/,
+    );
+    expect(servers.public.requests.map((request) => request.path)).toEqual(['/start']);
+    expect(servers.private.requests).toHaveLength(0);
   });
 });

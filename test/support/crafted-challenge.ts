@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mintMacaroon } from '@l402kit/core';
 import bolt11 from 'bolt11';
-import { type LoopbackServer, serveFetch } from './serve-fetch.js';
+import { type LoopbackServer, type ServeOptions, serveFetch } from './serve-fetch.js';
 
 // Invoices for servers that misbehave: real BOLT11, signed with a random node key (or a
 // sandbox node's invoices when they must be payable), so only the client's checks can stop them.
@@ -91,6 +91,7 @@ export interface RecordingServer extends LoopbackServer {
 /** A loopback server that records each request before `handler` answers it. */
 export async function serveRecording(
   handler: (request: Request, recorded: RecordedRequest) => Response | Promise<Response>,
+  options?: ServeOptions,
 ): Promise<RecordingServer> {
   const requests: RecordedRequest[] = [];
   const server = await serveFetch(async (request) => {
@@ -103,6 +104,6 @@ export async function serveRecording(
     };
     requests.push(recorded);
     return handler(request, recorded);
-  });
+  }, options);
   return { ...server, requests };
 }

@@ -5,7 +5,7 @@ import {
   type SandboxNode,
 } from '@l402kit/sandbox';
 import { createPaywall, type PaywallOptions } from '@l402kit/server';
-import { type LoopbackServer, serveFetch } from './serve-fetch.js';
+import { type LoopbackServer, type ServeOptions, serveFetch } from './serve-fetch.js';
 
 export interface PaidApi extends LoopbackServer {
   network: ReturnType<typeof createSandboxNetwork>;
@@ -21,6 +21,8 @@ export interface PaidApiOptions {
   network?: SandboxNetworkOptions;
   payerBalanceSats?: number;
   paywall?: Partial<PaywallOptions>;
+  /** Where and how the server listens. */
+  serve?: ServeOptions;
   /** The paid content; default echoes method, path and body. */
   handler?: (request: Request) => Response | Promise<Response>;
 }
@@ -65,6 +67,6 @@ export async function startPaidApi(options: PaidApiOptions = {}): Promise<PaidAp
       authorization: request.headers.get('authorization'),
     });
     return handle(request);
-  });
+  }, options.serve);
   return { ...server, network, merchant, payer, delivered, requests };
 }

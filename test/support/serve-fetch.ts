@@ -7,9 +7,19 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
+export interface ServeOptions {
+  /** A loopback address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Default: a free port. */
+  port?: number;
+  /** Close the connection after every response, so each request needs a new connection. */
+  closeConnections?: boolean;
+}
+
 /** Serves a Fetch-API handler on 127.0.0.1 with a free port: a real HTTP server for tests. */
 export async function serveFetch(
   handler: (request: Request) => Response | Promise<Response>,
+  options: ServeOptions = {},
 ): Promise<LoopbackServer> {
   const server = createServer(async (incoming, outgoing) => {
     try {
@@ -22,6 +32,7 @@ export async function serveFetch(
       // Several challenges go out as separate header lines, as aperture sends them.
       const challenges = response.headers.get('www-authenticate');
       if (challenges) headers['www-authenticate'] = splitChallengeLines(response.headers);
+      if (options.closeConnections) headers['connection'] = 'close';
       outgoing.writeHead(response.status, headers);
       outgoing.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
@@ -30,10 +41,17 @@ export async function serveFetch(
     }
   });
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     server,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,13 +1,14 @@
 import { type Msat, satsToMsat } from '../amount.js';
 import type { Budget } from '../budget/budget.js';
 import { createBudget } from '../budget/budget.js';
-import { L402Error, PaymentLoopError, RequestFailedError } from '../errors.js';
+import { L402Error, PaymentLoopError, PolicyDeniedError, RequestFailedError } from '../errors.js';
 import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from '../budget/fee-limit.js';
 import { parseChallenges, selectChallenge } from '../protocol/parse-challenge.js';
 import type { Approval } from './approval.js';
 import { deliveryError, type PaymentReceipt } from './delivery-error.js';
 import { guardBody } from './guarded-body.js';
-import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
+import { createGuardedFetch } from './guarded-fetch.js';
+import { CONNECT_DENIAL, createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
   buyToken,
   credentialOf,
@@ -58,7 +59,12 @@ export interface PaidFetchOptions {
   /** Request bodies (streams included) up to this size are buffered so they can be replayed after paying. */
   maxReplayBodyBytes?: number;
   maxRedirects?: number;
-  /** The underlying fetch. Default: globalThis.fetch. */
+  /**
+   * The underlying fetch. Default: with the policy's private-network check on, a fetch (undici
+   * with its own connection pool) that connects only to addresses the policy vetted; otherwise
+   * globalThis.fetch. A fetch given here connects on its own: the policy still checks every URL
+   * before it is sent, but cannot check the address the connection then goes to.
+   */
   fetch?: typeof globalThis.fetch;
   /** Told about quotes, payments, reused tokens, refusals and errors; never given a secret. */
   onEvent?: (event: PaidFetchEvent) => void;
@@ -115,12 +121,16 @@ export const DEFAULT_PAYMENT_TIMEOUT_MS = 60_000;
  * to the origin and scope it was bought for.
  */
 export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
-  const baseFetch = options.fetch ?? globalThis.fetch;
   const budget = options.budget ?? createBudget({ name: 'default', maxSatsPerRequest: 1_000 });
   const policy =
     options.policy && 'checkUrl' in options.policy
       ? options.policy
       : createPolicy(options.policy as PolicyOptions | undefined);
+  // With the private-network check on, every connection resolves through the policy, so a
+  // name cannot answer a public address to the check and a private one to the connect.
+  const resolveForConnect = policy.resolveForConnect?.bind(policy);
+  const baseFetch =
+    options.fetch ?? (resolveForConnect ? createGuardedFetch(resolveForConnect) : globalThis.fetch);
   const tokenStore = options.tokenStore ?? new MemoryTokenStore();
   const scope = options.tokenScope ?? 'path';
   const maxReplayBodyBytes = options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BODY_BYTES;
@@ -153,7 +163,20 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     try {
       return await baseFetch(url.href, init);
     } catch (cause) {
-      if (spent) throw deliveryError(spent, `the request failed (${describe(cause)})`, { cause });
+      const denial = policyDenial(cause);
+      const rule = denial?.message.replace(CONNECT_DENIAL, '').replace(/\.$/, '');
+      if (spent) {
+        const problem = denial
+          ? `the policy refused the connection (${rule})`
+          : `the request failed (${describe(cause)})`;
+        throw deliveryError(spent, problem, { cause: denial ?? cause });
+      }
+      if (denial) {
+        throw new PolicyDeniedError(
+          `Policy denied ${redactUrl(url)} when connecting: ${rule}. Nothing was paid.`,
+          { url: redactUrl(url), cause: denial },
+        );
+      }
       throw new RequestFailedError(
         `The request to ${url.origin} failed: ${describe(cause)}. Nothing was paid.`,
         { url: redactUrl(url), cause },
@@ -449,6 +472,15 @@ const refusalCodes = new Set([
 
 function isRefusal(error: L402Error): boolean {
   return refusalCodes.has(error.code);
+}
+
+/** The policy's refusal of a connection, somewhere in the chain of causes of a failed fetch. */
+function policyDenial(error: unknown): PolicyDeniedError | undefined {
+  for (let cause = error, depth = 0; cause !== undefined && depth < 5; depth++) {
+    if (cause instanceof PolicyDeniedError) return cause;
+    cause = cause instanceof Error ? (cause as { cause?: unknown }).cause : undefined;
+  }
+  return undefined;
 }
 
 /** Origin and path only: query strings may carry secrets. */

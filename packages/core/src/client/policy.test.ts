@@ -232,6 +232,34 @@ describe('createPolicy().checkUrl', () => {
   });
 });
 
+describe('createPolicy().resolveForConnect', () => {
+  it('is there only while the private-network check is on', () => {
+    expect(createPolicy().resolveForConnect).toBeTypeOf('function');
+    expect(createPolicy({ allowPrivateNetwork: true }).resolveForConnect).toBeUndefined();
+  });
+
+  it('gives the addresses of a public name and refuses a name with any private address', async () => {
+    const answers: Record<string, string[]> = {
+      'public.test': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'],
+      'mixed.test': ['93.184.215.14', '10.0.0.7'],
+      'metadata.test': ['169.254.169.254'],
+    };
+    const policy = createPolicy({ resolveHost: async (name) => answers[name] ?? [] });
+    await expect(policy.resolveForConnect!('public.test')).resolves.toEqual(answers['public.test']);
+    for (const [name, address] of [
+      ['mixed.test', '10.0.0.7'],
+      ['metadata.test', '169.254.169.254'],
+    ] as const) {
+      const error = await denial(policy.resolveForConnect!(name));
+      expect(error.paid).toBe(false);
+      expect(error.message).toContain(`private network address ${address}`);
+    }
+    await denial(policy.resolveForConnect!('localhost'));
+    await denial(policy.resolveForConnect!('::ffff:7f00:1'));
+    await expect(policy.resolveForConnect!('93.184.215.14')).resolves.toEqual(['93.184.215.14']);
+  });
+});
+
 describe('createPolicy().checkPrice', () => {
   it('refuses a price above the cap and allows one at the cap', () => {
     const policy = createPolicy({ maxSatsPerRequest: 10 });

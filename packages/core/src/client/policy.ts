@@ -60,7 +60,11 @@ export interface PolicyOptions {
    * payment, or only above `approveAboveSats` when that is set.
    */
   approve?: (payment: PaymentApprovalRequest) => boolean | Promise<boolean>;
-  /** Resolves a host name to all its addresses; defaults to `dns.lookup`. For tests and custom DNS. */
+  /**
+   * Resolves a host name to all its addresses; defaults to `dns.lookup`. For tests and custom
+   * DNS. With the private-network check on, the paid fetch connects only to addresses it
+   * returned (see `Policy.resolveForConnect`).
+   */
   resolveHost?: (hostname: string) => Promise<string[]>;
 }
 
@@ -87,6 +91,14 @@ export interface Policy {
    * approves, or `ApprovalRequiredError` when approval is needed and there is no callback.
    */
   approve(payment: PaymentApprovalRequest): Promise<void>;
+  /**
+   * Resolves a host name for a connection: the addresses that may be connected to, or a
+   * `PolicyDeniedError` when one of them may not be reached. `createPolicy` sets it unless
+   * `allowPrivateNetwork` is on; the paid fetch then makes every connection (first request,
+   * paid retry, each redirect hop) through it, so the address connected to is the address
+   * checked, whatever DNS answers in between (no rebinding).
+   */
+  resolveForConnect?(hostname: string): Promise<string[]>;
 }
 
 // Everything that is not a public unicast address, as far as an agent is concerned.
@@ -139,6 +151,9 @@ export function isPrivateAddress(address: string): boolean {
   return embedded !== undefined && nonPublic.check(embedded, 'ipv4');
 }
 
+/** How `resolveForConnect`'s refusals begin; the rest is the rule. */
+export const CONNECT_DENIAL = 'Policy denied a connection: ';
+
 /** localhost names and loopback literals, which may use plain http. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = stripBrackets(hostname.toLowerCase()).replace(/\.$/, '');
@@ -162,6 +177,26 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     options.approveAboveSats === undefined ? undefined : satsToMsat(options.approveAboveSats);
   const resolveHost = options.resolveHost ?? resolveAll;
 
+  /** The addresses `hostname` may be connected to, or the rule that refuses it (private networks). */
+  async function vetHost(hostname: string): Promise<{ addresses: string[] } | { rule: string }> {
+    const host = canonicalHost(hostname);
+    if (isIP(host) !== 0) {
+      return isPrivateAddress(host)
+        ? { rule: `${host} is a private network address (allowPrivateNetwork)` }
+        : { addresses: [host] };
+    }
+    if (isLoopbackHost(host)) return { rule: `${host} is a loopback name (allowPrivateNetwork)` };
+    // The name as it will be connected to: a trailing dot changes what a resolver looks up.
+    const addresses = await resolveHost(stripBrackets(hostname));
+    const privateAddress = addresses.find(isPrivateAddress);
+    if (privateAddress !== undefined) {
+      return {
+        rule: `${host} resolves to the private network address ${privateAddress} (allowPrivateNetwork)`,
+      };
+    }
+    return { addresses };
+  }
+
   const policy: Policy = {
     async checkUrl(url) {
       const where = safeUrl(url);
@@ -184,16 +219,9 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
         deny(`host ${host} is not in allowedHosts`);
       }
       if (allowPrivateNetwork) return;
-      if (isIP(host) !== 0) {
-        if (isPrivateAddress(host))
-          deny(`${host} is a private network address (allowPrivateNetwork)`);
-        return;
-      }
-      if (isLoopbackHost(host)) deny(`${host} is a loopback name (allowPrivateNetwork)`);
-      let addresses: string[];
+      let vetted: Awaited<ReturnType<typeof vetHost>>;
       try {
-        // The name as it will be connected to: a trailing dot changes what a resolver looks up.
-        addresses = await resolveHost(stripBrackets(url.hostname));
+        vetted = await vetHost(url.hostname);
       } catch (cause) {
         throw new RequestFailedError(`Could not resolve ${host}. Nothing was paid.`, {
           paid: false,
@@ -201,12 +229,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
           cause,
         });
       }
-      const privateAddress = addresses.find(isPrivateAddress);
-      if (privateAddress !== undefined) {
-        deny(
-          `${host} resolves to the private network address ${privateAddress} (allowPrivateNetwork)`,
-        );
-      }
+      if ('rule' in vetted) deny(vetted.rule);
     },
 
     checkPrice(price) {
@@ -246,6 +269,15 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
       if (answer !== true) throw denied('was not approved');
     },
   };
+  if (!allowPrivateNetwork) {
+    policy.resolveForConnect = async (hostname) => {
+      const vetted = await vetHost(hostname);
+      if ('rule' in vetted) {
+        throw new PolicyDeniedError(`${CONNECT_DENIAL}${vetted.rule}.`, { paid: false });
+      }
+      return vetted.addresses;
+    };
+  }
   return Object.freeze(policy);
 }
 
