@@ -107,8 +107,8 @@ describe('@l402kit/ai-sdk with generateText', () => {
     expect(result.text).toBe('The report is in.');
     // The model saw the paid content before it answered.
     expect(JSON.stringify(model.doGenerateCalls.at(-1)?.prompt)).toContain('/report');
-    expect(run.status().spentMsat).toBe(10_000n);
-    expect(shared.status().spentMsat).toBe(10_000n);
+    expect((await run.status()).spentMsat).toBe(10_000n);
+    expect((await shared.status()).spentMsat).toBe(10_000n);
     expect(api.merchant.balanceMsat).toBe(10_000n);
   });
 
@@ -131,8 +131,8 @@ describe('@l402kit/ai-sdk with generateText', () => {
     expect(fetched).toContain('l402_fetch failed (BUDGET_EXCEEDED)');
     expect(fetched).toContain('Nothing was paid.');
     expect(result.text).toBe('Too expensive.');
-    expect(run.status().spentMsat).toBe(0n);
-    expect(shared.status().spentMsat).toBe(0n);
+    expect((await run.status()).spentMsat).toBe(0n);
+    expect((await shared.status()).spentMsat).toBe(0n);
     expect(api.merchant.balanceMsat).toBe(0n);
     expect(api.delivered.size).toBe(0);
   });
@@ -174,9 +174,9 @@ describe('@l402kit/ai-sdk with generateText', () => {
         );
       expect(outcomes(outputs(resultA)).sort()).toEqual(['BUDGET_EXCEEDED', 'paid', 'paid']);
       expect(outcomes(outputs(resultB)).sort()).toEqual(['BUDGET_EXCEEDED', 'paid']);
-      expect(runA.status().spentMsat).toBe(20_000n);
-      expect(runB.status().spentMsat).toBe(10_000n);
-      expect(shared.status().spentMsat).toBe(30_000n);
+      expect((await runA.status()).spentMsat).toBe(20_000n);
+      expect((await runB.status()).spentMsat).toBe(10_000n);
+      expect((await shared.status()).spentMsat).toBe(30_000n);
       expect(api.merchant.balanceMsat).toBe(30_000n);
       expect([...api.delivered.keys()].filter((path) => path.startsWith('/a'))).toHaveLength(2);
       expect([...api.delivered.keys()].filter((path) => path.startsWith('/b'))).toHaveLength(1);
@@ -231,7 +231,7 @@ describe('@l402kit/ai-sdk with generateText', () => {
     release();
     // The payment itself had completed before the abort, and the books say so.
     expect(api.merchant.balanceMsat).toBe(10_000n);
-    expect(shared.status().spentMsat).toBe(10_000n);
+    expect((await shared.status()).spentMsat).toBe(10_000n);
   }, 10_000);
 
   it('refuses a toolsContext whose l402Budget is not a budget, paying nothing', async () => {
@@ -308,7 +308,7 @@ describe('@l402kit/ai-sdk with streamText and ToolLoopAgent', () => {
       expect(await result.text).toBe('Done.');
       const steps = await result.steps;
       expect(String(steps[0]?.toolResults[0]?.output)).toContain('"path":"/streamed"');
-      expect(run.status().spentMsat).toBe(10_000n);
+      expect((await run.status()).spentMsat).toBe(10_000n);
     },
   );
 
@@ -323,7 +323,7 @@ describe('@l402kit/ai-sdk with streamText and ToolLoopAgent', () => {
     );
 
     expect(result.text).toBe('2 results');
-    expect(run.status().spentMsat).toBe(10_000n);
+    expect((await run.status()).spentMsat).toBe(10_000n);
     expect(api.merchant.balanceMsat).toBe(10_000n);
   });
 });

@@ -81,8 +81,8 @@ describe('@l402kit/langchain with createAgent', () => {
     expect(model.calls.at(-1)?.messages.some((message) => message.text.includes('/report'))).toBe(
       true,
     );
-    expect(run.status().spentMsat).toBe(10_000n);
-    expect(shared.status().spentMsat).toBe(10_000n);
+    expect((await run.status()).spentMsat).toBe(10_000n);
+    expect((await shared.status()).spentMsat).toBe(10_000n);
     expect(api.merchant.balanceMsat).toBe(10_000n);
     expect(api.delivered.get('/report')).toBe(1);
   });
@@ -104,8 +104,8 @@ describe('@l402kit/langchain with createAgent', () => {
     expect(fetched?.text).toContain('l402_fetch failed (BUDGET_EXCEEDED)');
     expect(fetched?.text).toContain('Nothing was paid.');
     expect(state.messages.at(-1)?.text).toBe('Too expensive.');
-    expect(run.status().spentMsat).toBe(0n);
-    expect(shared.status().spentMsat).toBe(0n);
+    expect((await run.status()).spentMsat).toBe(0n);
+    expect((await shared.status()).spentMsat).toBe(0n);
     expect(api.merchant.balanceMsat).toBe(0n);
     expect(api.delivered.size).toBe(0);
   });
@@ -139,9 +139,9 @@ describe('@l402kit/langchain with createAgent', () => {
         );
       expect(outcomes(stateA.messages).sort()).toEqual(['BUDGET_EXCEEDED', 'paid', 'paid']);
       expect(outcomes(stateB.messages).sort()).toEqual(['BUDGET_EXCEEDED', 'paid']);
-      expect(runA.status().spentMsat).toBe(20_000n);
-      expect(runB.status().spentMsat).toBe(10_000n);
-      expect(shared.status().spentMsat).toBe(30_000n);
+      expect((await runA.status()).spentMsat).toBe(20_000n);
+      expect((await runB.status()).spentMsat).toBe(10_000n);
+      expect((await shared.status()).spentMsat).toBe(30_000n);
       expect(api.merchant.balanceMsat).toBe(30_000n);
       // Each run bought only its own paths.
       expect([...api.delivered.keys()].filter((path) => path.startsWith('/a'))).toHaveLength(2);
@@ -170,7 +170,7 @@ describe('@l402kit/langchain with createAgent', () => {
       for await (const state of stream) last = state;
 
       expect(toolMessages(last!.messages)[0]?.text).toContain('"path":"/streamed"');
-      expect(run.status().spentMsat).toBe(10_000n);
+      expect((await run.status()).spentMsat).toBe(10_000n);
     },
   );
 
@@ -237,7 +237,7 @@ describe('@l402kit/langchain with createAgent', () => {
     release();
     // The payment itself had completed before the abort, and the books say so.
     expect(api.merchant.balanceMsat).toBe(10_000n);
-    expect(shared.status().spentMsat).toBe(10_000n);
+    expect((await shared.status()).spentMsat).toBe(10_000n);
   }, 10_000);
 
   it('offers the same tools as a toolkit, from a paid fetch or from the tool options', async () => {

@@ -121,8 +121,8 @@ describe.skipIf(!supported)('@l402kit/mastra with a scripted model (Node >= 22.1
     expect(toolResults(calls[1]!).get('l402_quote')).toContain('costs 10 sats');
     expect(api.delivered.get('/report')).toBe(1);
     expect(api.merchant.balanceMsat).toBe(10_000n);
-    expect(runBudget.status().spentMsat).toBe(10_000n);
-    expect(shared.status().spentMsat).toBe(10_000n);
+    expect((await runBudget.status()).spentMsat).toBe(10_000n);
+    expect((await shared.status()).spentMsat).toBe(10_000n);
   });
 
   it('offers the tools to the model with their JSON Schemas', async () => {
@@ -158,7 +158,7 @@ describe.skipIf(!supported)('@l402kit/mastra with a scripted model (Node >= 22.1
     expect(result.text).toContain('BUDGET_EXCEEDED');
     expect(api.delivered.size).toBe(0);
     expect(api.merchant.balanceMsat).toBe(0n);
-    expect(shared.status().spentMsat).toBe(0n);
+    expect((await shared.status()).spentMsat).toBe(0n);
   });
 
   it('takes the run budget from withBudget() around the call', async () => {
@@ -172,7 +172,7 @@ describe.skipIf(!supported)('@l402kit/mastra with a scripted model (Node >= 22.1
     );
 
     expect(result.text).toContain('"path":"/report"');
-    expect(runBudget.status().spentMsat).toBe(10_000n);
+    expect((await runBudget.status()).spentMsat).toBe(10_000n);
   });
 
   it('keeps concurrent runs on their own budgets', async () => {
@@ -186,8 +186,8 @@ describe.skipIf(!supported)('@l402kit/mastra with a scripted model (Node >= 22.1
     const [a, b] = await Promise.all([runWith('/a', runA), runWith('/b', runB)]);
     expect(a.text).toContain('Paid 10 sats');
     expect(b.text).toContain('BUDGET_EXCEEDED');
-    expect(runA.status().spentMsat).toBe(10_000n);
-    expect(runB.status().spentMsat).toBe(0n);
+    expect((await runA.status()).spentMsat).toBe(10_000n);
+    expect((await runB.status()).spentMsat).toBe(0n);
     expect(api.delivered.get('/b')).toBeUndefined();
   });
 

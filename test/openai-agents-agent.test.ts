@@ -90,8 +90,8 @@ describe('@l402kit/openai-agents with a scripted model', () => {
     expect(toolResults(model.calls[1]!).get('l402_quote')).toContain('costs 10 sats');
     expect(api.delivered.get('/report')).toBe(1);
     expect(api.merchant.balanceMsat).toBe(10_000n);
-    expect(runBudget.status().spentMsat).toBe(10_000n);
-    expect(shared.status().spentMsat).toBe(10_000n);
+    expect((await runBudget.status()).spentMsat).toBe(10_000n);
+    expect((await shared.status()).spentMsat).toBe(10_000n);
   });
 
   it('offers the tools to the model as plain JSON Schema functions', async () => {
@@ -129,7 +129,7 @@ describe('@l402kit/openai-agents with a scripted model', () => {
     expect(result.finalOutput).toContain('BUDGET_EXCEEDED');
     expect(api.delivered.size).toBe(0);
     expect(api.merchant.balanceMsat).toBe(0n);
-    expect(shared.status().spentMsat).toBe(0n);
+    expect((await shared.status()).spentMsat).toBe(0n);
   });
 
   it('takes the run budget from withBudget() around the run', async () => {
@@ -141,7 +141,7 @@ describe('@l402kit/openai-agents with a scripted model', () => {
     const result = await withBudget(runBudget, () => run(agent, 'Get me the report.'));
 
     expect(result.finalOutput).toContain('"path":"/report"');
-    expect(runBudget.status().spentMsat).toBe(10_000n);
+    expect((await runBudget.status()).spentMsat).toBe(10_000n);
   });
 
   it('keeps concurrent runs on their own budgets', async () => {
@@ -155,8 +155,8 @@ describe('@l402kit/openai-agents with a scripted model', () => {
     const [a, b] = await Promise.all([runWith('/a', runA), runWith('/b', runB)]);
     expect(a.finalOutput).toContain('Paid 10 sats');
     expect(b.finalOutput).toContain('BUDGET_EXCEEDED');
-    expect(runA.status().spentMsat).toBe(10_000n);
-    expect(runB.status().spentMsat).toBe(0n);
+    expect((await runA.status()).spentMsat).toBe(10_000n);
+    expect((await runB.status()).spentMsat).toBe(0n);
     expect(api.delivered.get('/b')).toBeUndefined();
   });
 

@@ -102,12 +102,12 @@ function resourceOf(events: PaidFetchEvent[]): Map<string, string> {
   return paths;
 }
 
-function expectBooksMatchLedger(api: PaidApi, budget: ReturnType<typeof createBudget>) {
+async function expectBooksMatchLedger(api: PaidApi, budget: ReturnType<typeof createBudget>) {
   const spentOnLedger = succeededPayments(api.network.payments).reduce(
     (sum, payment) => sum + payment.amountMsat + payment.feeMsat,
     0n,
   );
-  const status = budget.status();
+  const status = await budget.status();
   expect(status.spentMsat).toBe(spentOnLedger);
   expect(status.spentMsat + status.reservedMsat + status.pendingMsat).toBeLessThanOrEqual(
     LIMIT_MSAT,
@@ -124,13 +124,13 @@ describe('concurrency: 1,000 calls across 50 resources under a budget that fits 
     const payments = succeededPayments(api.network.payments);
     expect(api.network.payments).toHaveLength(PURCHASES);
     expect(payments).toHaveLength(PURCHASES);
-    expect(budget.status()).toMatchObject({
+    expect(await budget.status()).toMatchObject({
       spentMsat: SPENT_MSAT,
       reservedMsat: 0n,
       pendingMsat: 0n,
       remainingMsat: PRICE_MSAT,
     });
-    expectBooksMatchLedger(api, budget);
+    await expectBooksMatchLedger(api, budget);
 
     // Each bought resource was paid once and delivered to all 20 of its callers.
     const bought = [...new Set(resourceOf(events).values())];
@@ -191,15 +191,19 @@ describe('concurrency with random faults: no route, hang then settle, hang then 
 
     const seen = new Set<string>();
     // One burst of 1,000, then a call per resource until the budget is used up.
-    for (let round = 0; round < 20 && (budget.status().remainingMsat ?? 0n) >= COST_MSAT; round++) {
+    for (
+      let round = 0;
+      round < 20 && ((await budget.status()).remainingMsat ?? 0n) >= COST_MSAT;
+      round++
+    ) {
       const results = await burst(paidFetch, api.url, round === 0 ? CALLS : RESOURCES);
       for (const result of results) if ('error' in result) seen.add(result.error.code);
       // Every unknown outcome stays counted until the wallet reports it.
-      expectBooksMatchLedger(api, budget);
+      await expectBooksMatchLedger(api, budget);
       api.network.resolvePending();
       await paidFetch.resolvePending();
-      expect(budget.status()).toMatchObject({ reservedMsat: 0n, pendingMsat: 0n });
-      expectBooksMatchLedger(api, budget);
+      expect(await budget.status()).toMatchObject({ reservedMsat: 0n, pendingMsat: 0n });
+      await expectBooksMatchLedger(api, budget);
     }
     expect(seen).toEqual(
       new Set(['BUDGET_EXCEEDED', 'NO_ROUTE', 'PAYMENT_OUTCOME_UNKNOWN', 'PAID_NOT_DELIVERED']),
@@ -208,7 +212,7 @@ describe('concurrency with random faults: no route, hang then settle, hang then 
     // The budget is used up exactly: 17 payments, none twice for one resource.
     const payments = succeededPayments(api.network.payments);
     expect(payments).toHaveLength(PURCHASES);
-    expect(budget.status().spentMsat).toBe(SPENT_MSAT);
+    expect((await budget.status()).spentMsat).toBe(SPENT_MSAT);
     const paths = resourceOf(events);
     const paidPaths = payments.map((payment) => paths.get(payment.paymentHash));
     expect(paidPaths.every((path) => path !== undefined)).toBe(true);
@@ -220,6 +224,6 @@ describe('concurrency with random faults: no route, hang then settle, hang then 
     );
     expect(final.every((receipt) => receipt.usedCachedToken && !receipt.paid)).toBe(true);
     expect(succeededPayments(api.network.payments)).toHaveLength(PURCHASES);
-    expectBooksMatchLedger(api, budget);
+    await expectBooksMatchLedger(api, budget);
   }, 120_000);
 });

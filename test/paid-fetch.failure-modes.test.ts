@@ -138,7 +138,11 @@ describe('failure mode 1: cap bypass by odd amounts', () => {
     const error = await rejection(roomy(`${server.url}/msat`, { maxSats: 1_000 }));
     expect(error).toBeInstanceOf(PriceAboveCapError);
     expect(wallet.calls).toHaveLength(0);
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, reservedMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({
+      spentMsat: 0n,
+      reservedMsat: 0n,
+      pendingMsat: 0n,
+    });
   });
 });
 
@@ -158,7 +162,7 @@ describe('failure mode 2: msat counted as 0 or costs rounded down', () => {
     expect((await paidFetch(`${api.url}/a`)).l402.amountMsat).toBe(1_500n);
     expect((await paidFetch(`${api.url}/b`)).status).toBe(200);
     expect(await rejection(paidFetch(`${api.url}/c`))).toBeInstanceOf(BudgetExceededError);
-    expect(budget.status().spentMsat).toBe(3_000n);
+    expect((await budget.status()).spentMsat).toBe(3_000n);
     expect(api.payer.balanceMsat).toBe(100_000_000n - 3_000n);
     expect(succeeded(api.network)).toBe(2);
   });
@@ -196,7 +200,7 @@ describe('failure mode 3: fees ignored by the budget', () => {
     const response = await paidFetch(`${api.url}/a`);
     expect(response.l402).toMatchObject({ amountMsat: 10_000n, feeMsat: 1_000n });
     expect(wallet.calls[0]?.maxFeeMsat).toBe(1_100n);
-    expect(budget.status()).toMatchObject({ spentMsat: 11_000n, reservedMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 11_000n, reservedMsat: 0n });
     expect(api.payer.balanceMsat).toBe(100_000_000n - 11_000n);
   });
 
@@ -212,7 +216,11 @@ describe('failure mode 3: fees ignored by the budget', () => {
     const error = await rejection(paidFetch(`${api.url}/a`));
     expect(error).toBeInstanceOf(NoRouteError);
     expect(error.paid).toBe(false);
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, reservedMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({
+      spentMsat: 0n,
+      reservedMsat: 0n,
+      pendingMsat: 0n,
+    });
     expect(succeeded(api.network)).toBe(0);
   });
 });
@@ -229,7 +237,7 @@ describe('failure mode 4: concurrent calls pay N times', () => {
     expect(responses.every((response) => response.status === 200)).toBe(true);
     expect(responses.filter((response) => response.l402.paid)).toHaveLength(1);
     expect(api.network.payments).toHaveLength(1);
-    expect(budget.status().spentMsat).toBe(10_000n);
+    expect((await budget.status()).spentMsat).toBe(10_000n);
     expect(api.delivered.get('/popular')).toBe(100);
   });
 });
@@ -248,7 +256,7 @@ describe('failure mode 5: pending payments forgotten', () => {
     const first = await rejection(paidFetch(`${api.url}/slow`));
     expect(first).toBeInstanceOf(PaymentOutcomeUnknownError);
     expect(first.paid).toBe('unknown');
-    expect(budget.status().pendingMsat).toBe(11_100n);
+    expect((await budget.status()).pendingMsat).toBe(11_100n);
 
     // Still pending: the next call asks the wallet, does not pay, and stays unknown.
     expect(await rejection(paidFetch(`${api.url}/slow`))).toBeInstanceOf(
@@ -261,7 +269,7 @@ describe('failure mode 5: pending payments forgotten', () => {
     expect(response.status).toBe(200);
     expect(response.l402.paid).toBe(false);
     expect(api.network.payments).toHaveLength(1);
-    expect(budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
   });
 
   it('releases a timed-out payment only when the wallet says it failed, then buys once', async () => {
@@ -280,12 +288,12 @@ describe('failure mode 5: pending payments forgotten', () => {
     expect(await rejection(paidFetch(`${api.url}/slow`))).toBeInstanceOf(
       PaymentOutcomeUnknownError,
     );
-    expect(budget.status().pendingMsat).toBe(11_100n);
+    expect((await budget.status()).pendingMsat).toBe(11_100n);
     api.network.failPending();
     const response = await paidFetch(`${api.url}/slow`);
     expect(response.l402.paid).toBe(true);
     expect(api.network.payments.map((payment) => payment.state)).toEqual(['failed', 'succeeded']);
-    expect(budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
   });
 
   it('resolvePending() settles the books and stores the token without a request', async () => {
@@ -306,7 +314,7 @@ describe('failure mode 5: pending payments forgotten', () => {
     expect(await paidFetch.resolvePending()).toMatchObject([
       { outcome: 'paid', amountMsat: 10_000n },
     ]);
-    expect(budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
     expect((await tokenStore.list()).map((token) => token.state)).toEqual(['paid']);
   });
 });
@@ -540,7 +548,7 @@ describe('failure mode 9: invoice/macaroon mismatch', () => {
     expect(error).toBeInstanceOf(PreimageMismatchError);
     expect(error.amountMsat).toBe(10_000n);
     expect(api.requests.map((request) => request.authorization)).toEqual([null]);
-    expect(budget.status().spentMsat).toBe(10_000n);
+    expect((await budget.status()).spentMsat).toBe(10_000n);
 
     const response = await paidFetch(`${api.url}/x`);
     expect(response.status).toBe(200);
@@ -658,7 +666,11 @@ describe('failure mode 11: bare errors', () => {
     const paidFetch = createPaidFetch({ wallet: api.payer.wallet, budget, policy: loopbackPolicy });
     const error = await rejection(paidFetch(`${api.url}/x`));
     expect(error).toMatchObject({ code: 'NO_ROUTE', paid: false });
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, reservedMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({
+      spentMsat: 0n,
+      reservedMsat: 0n,
+      pendingMsat: 0n,
+    });
   });
 });
 

@@ -221,10 +221,10 @@ describe('caps and budgets per call', () => {
     );
     const perCall = createBudget({ name: 'tool call', maxSats: 11.1 });
     await paidFetch(`${api.url}/c`, { budget: perCall });
-    expect(run.status().spentMsat).toBe(10_000n);
-    expect(perCall.status().spentMsat).toBe(10_000n);
+    expect((await run.status()).spentMsat).toBe(10_000n);
+    expect((await perCall.status()).spentMsat).toBe(10_000n);
     // The run budget is a child of the daily one: charged once there, not twice.
-    expect(daily.status().spentMsat).toBe(20_000n);
+    expect((await daily.status()).spentMsat).toBe(20_000n);
   });
 });
 
@@ -248,7 +248,7 @@ describe('a cached token the server no longer accepts', () => {
     expect(response.status).toBe(200);
     expect(response.l402).toMatchObject({ paid: true, usedCachedToken: false });
     expect(api.network.payments).toHaveLength(2);
-    expect(budget.status().spentMsat).toBe(20_000n);
+    expect((await budget.status()).spentMsat).toBe(20_000n);
     const tokens = await tokenStore.list();
     expect(tokens).toHaveLength(1);
     expect(tokens[0]?.paymentHash).not.toBe(first?.paymentHash);
@@ -286,7 +286,7 @@ describe('paid but not delivered', () => {
     expect(await response.text()).toBe('content');
     expect(response.l402.usedCachedToken).toBe(true);
     expect(api.network.payments).toHaveLength(1);
-    expect(budget.status().spentMsat).toBe(10_000n);
+    expect((await budget.status()).spentMsat).toBe(10_000n);
   });
 });
 
@@ -319,7 +319,11 @@ describe('abort signal', () => {
     const error = await rejection(paidFetch(`${api.url}/a`, { signal: controller.signal }));
     expect(error).toMatchObject({ code: 'REQUEST_FAILED', paid: false });
     expect(wallet.calls).toHaveLength(0);
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, reservedMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({
+      spentMsat: 0n,
+      reservedMsat: 0n,
+      pendingMsat: 0n,
+    });
   });
 
   it('aborting while the wallet pays leaves the outcome unknown and counted', async () => {
@@ -333,7 +337,7 @@ describe('abort signal', () => {
     controller.abort();
     const error = await rejection(call);
     expect(error).toBeInstanceOf(PaymentOutcomeUnknownError);
-    expect(budget.status().pendingMsat).toBe(11_100n);
+    expect((await budget.status()).pendingMsat).toBe(11_100n);
   });
 
   it('stops waiting for a wallet that ignores the signal, and records its late answer', async () => {
@@ -362,11 +366,12 @@ describe('abort signal', () => {
     controller.abort();
     const error = await rejection(call);
     expect(error).toBeInstanceOf(PaymentOutcomeUnknownError);
-    expect(budget.status().pendingMsat).toBe(11_100n);
+    expect((await budget.status()).pendingMsat).toBe(11_100n);
 
     release();
-    while (budget.status().pendingMsat > 0n) await new Promise((resolve) => setImmediate(resolve));
-    expect(budget.status().spentMsat).toBe(10_000n);
+    while ((await budget.status()).pendingMsat > 0n)
+      await new Promise((resolve) => setImmediate(resolve));
+    expect((await budget.status()).spentMsat).toBe(10_000n);
     const response = await paidFetch(`${api.url}/a`);
     expect(response.l402).toMatchObject({ paid: false, usedCachedToken: true });
     expect(api.network.payments).toHaveLength(1);

@@ -200,7 +200,7 @@ describe('a payment another process is making', () => {
     });
     const waiting = second(`${api.url}/shared`);
     await lookups.asked;
-    expect(budget.status().pendingMsat).toBe(0n);
+    expect((await budget.status()).pendingMsat).toBe(0n);
 
     api.network.settlePending();
     const [first, response] = await Promise.all([paying, waiting]);
@@ -208,7 +208,7 @@ describe('a payment another process is making', () => {
     expect(response.status).toBe(200);
     expect(response.l402).toMatchObject({ paid: false, usedCachedToken: true, amountMsat: 0n });
     expect(api.network.payments.map((payment) => payment.state)).toEqual(['succeeded']);
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
   });
 
   it('is waited for after losing the claim to it, with the budget released', async () => {
@@ -224,14 +224,14 @@ describe('a payment another process is making', () => {
     const waiting = second(`${api.url}/shared`);
     // It saw no pending payment, got past every check, and found the resource claimed.
     await lookups.asked;
-    expect(budget.status().pendingMsat).toBe(0n);
+    expect((await budget.status()).pendingMsat).toBe(0n);
 
     api.network.settlePending();
     const [first, response] = await Promise.all([paying, waiting]);
     expect(first).toMatchObject({ status: 200, l402: { paid: true } });
     expect(response.l402).toMatchObject({ paid: false, usedCachedToken: true });
     expect(api.network.payments).toHaveLength(1);
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
   });
 
   it('that fails frees the resource: the waiting call claims it and pays once', async () => {
@@ -253,7 +253,7 @@ describe('a payment another process is making', () => {
     expect(response.status).toBe(200);
     expect(response.l402).toMatchObject({ paid: true, amountMsat: 10_000n });
     expect(api.network.payments.map((payment) => payment.state)).toEqual(['failed', 'succeeded']);
-    expect(budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 10_000n, pendingMsat: 0n });
   });
 
   it('still unknown when the wait runs out: PaymentOutcomeUnknownError, never a second payment', async () => {
@@ -271,7 +271,7 @@ describe('a payment another process is making', () => {
     expect(error).toBeInstanceOf(PaymentOutcomeUnknownError);
     expect(error.paid).toBe('unknown');
     expect(api.network.payments).toHaveLength(1);
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
 
     api.network.settlePending();
     expect(await paying).toMatchObject({ status: 200 });
@@ -308,7 +308,7 @@ describe('a payment another process is making', () => {
     const error = await waiting;
     expect(error).toBeInstanceOf(RequestFailedError);
     expect(error.paid).toBe(false);
-    expect(budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
+    expect(await budget.status()).toMatchObject({ spentMsat: 0n, pendingMsat: 0n });
 
     api.network.settlePending();
     expect(await paying).toMatchObject({ status: 200 });

@@ -25,6 +25,6 @@ describe('paid fetch against a real L402 paywall', () => {
     expect(second.l402).toMatchObject({ paid: false, usedCachedToken: true });
 
     expect(api.payer.balanceMsat).toBe(100_000_000n - 10_000n);
-    expect(budget.status().spentMsat).toBe(10_000n);
+    expect((await budget.status()).spentMsat).toBe(10_000n);
   });
 });

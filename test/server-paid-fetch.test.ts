@@ -88,6 +88,6 @@ describe("core's paid fetch buying from the server's Node middleware", () => {
     expect(pear.l402).toMatchObject({ paid: true });
 
     expect(shop.merchant.balanceMsat).toBe(14_000n);
-    expect(budget.status().spentMsat).toBe(14_000n);
+    expect((await budget.status()).spentMsat).toBe(14_000n);
   });
 });

@@ -40,7 +40,7 @@ describe('framework-neutral tool specs', () => {
     expect(fetched).toMatch(/^HTTP 200/);
     expect(fetched).toContain('Paid 10 sats');
     expect(fetched).toContain('"path":"/doc"');
-    expect(budget.status().spentMsat).toBe(10_000n);
+    expect((await budget.status()).spentMsat).toBe(10_000n);
     expect(api.merchant.balanceMsat).toBe(10_000n);
   });
 
@@ -73,9 +73,9 @@ describe('framework-neutral tool specs', () => {
     ]);
     expect(a.filter((text) => text.startsWith('HTTP 200'))).toHaveLength(2);
     expect(b.filter((text) => text.startsWith('HTTP 200'))).toHaveLength(1);
-    expect(runA.status().spentMsat).toBe(20_000n);
-    expect(runB.status().spentMsat).toBe(10_000n);
-    expect(budget.status().spentMsat).toBe(30_000n);
+    expect((await runA.status()).spentMsat).toBe(20_000n);
+    expect((await runB.status()).spentMsat).toBe(10_000n);
+    expect((await budget.status()).spentMsat).toBe(30_000n);
   });
 
   it('pay_invoice is off unless enabled, and pays within the budget when it is', async () => {
@@ -88,7 +88,7 @@ describe('framework-neutral tool specs', () => {
     expect(await tools.pay_invoice!.execute({ invoice: dear.invoice })).toContain(
       'BUDGET_EXCEEDED',
     );
-    expect(budget.status().spentMsat).toBe(30_000n);
+    expect((await budget.status()).spentMsat).toBe(30_000n);
   });
 });
 

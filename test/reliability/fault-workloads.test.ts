@@ -114,10 +114,10 @@ const workloadArbitrary: fc.Arbitrary<Workload> = fc
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Committed, reserved and pending money must never exceed a level's limit. */
-function overspentLevels(budgets: Budget[]): string[] {
+async function overspentLevels(budgets: Budget[]): Promise<string[]> {
   const problems: string[] = [];
-  for (const budget of budgets) {
-    const status = budget.status();
+  // All read at once, so the books are seen as they are at this moment.
+  for (const status of await Promise.all(budgets.map((budget) => budget.status()))) {
     if (status.limitMsat === undefined) continue;
     const used = status.spentMsat + status.reservedMsat + status.pendingMsat;
     if (used > status.limitMsat) {
@@ -162,16 +162,18 @@ async function runWorkload(workload: Workload): Promise<void> {
     );
     const allBudgets = [shared, ...runs];
     const violations: string[] = [];
-    const check = (when: string) => {
-      for (const problem of overspentLevels(allBudgets)) violations.push(`${when}: ${problem}`);
+    const check = async (when: string) => {
+      for (const problem of await overspentLevels(allBudgets)) {
+        violations.push(`${when}: ${problem}`);
+      }
     };
     // The moment money is about to move is when the books must already hold it.
     const wallet: Wallet = {
       ...payer.wallet,
       name: payer.wallet.name,
       network: payer.wallet.network,
-      payInvoice(request: PayInvoiceRequest) {
-        check('at payInvoice');
+      async payInvoice(request: PayInvoiceRequest) {
+        await check('at payInvoice');
         return payer.wallet.payInvoice(request);
       },
       lookupPayment: (hash: string) => payer.wallet.lookupPayment!(hash),
@@ -189,7 +191,7 @@ async function runWorkload(workload: Workload): Promise<void> {
       spendLog,
       onEvent: (event) => {
         events.push(event);
-        check(`after ${event.type}`);
+        void check(`after ${event.type}`);
       },
     });
 
@@ -210,7 +212,7 @@ async function runWorkload(workload: Workload): Promise<void> {
     let toldPaidMsat = 0n;
     const unknownHashes = new Set<string>();
     const unexpected: unknown[] = [];
-    const sampler = setInterval(() => check('sampled'), 2);
+    const sampler = setInterval(() => void check('sampled'), 2);
     const interventions = workload.interventions.map(async ({ afterMs, action }) => {
       await sleep(afterMs);
       if (action === 'settle') network.settlePending();
@@ -270,9 +272,9 @@ async function runWorkload(workload: Workload): Promise<void> {
     expect(movedMsat, 'receipts + unknown outcomes = ledger movement').toBe(
       toldPaidMsat + unconfirmedMsat,
     );
-    expect(shared.status().spentMsat + shared.status().pendingMsat).toBeGreaterThanOrEqual(
-      movedMsat,
-    );
+    expect(
+      (await shared.status()).spentMsat + (await shared.status()).pendingMsat,
+    ).toBeGreaterThanOrEqual(movedMsat);
 
     // Resolve what is left, by hand or as planned, and let timed payments finish.
     if (workload.finalAction === 'settle') network.settlePending();
@@ -281,7 +283,7 @@ async function runWorkload(workload: Workload): Promise<void> {
     for (let waited = 0; network.pendingMsat > 0n && waited < 2_000; waited += 5) await sleep(5);
     expect(network.pendingMsat).toBe(0n);
     await paidFetch.resolvePending();
-    check('after resolvePending');
+    await check('after resolvePending');
     expect(violations, 'no budget level ever overspent').toEqual([]);
 
     // The ledger: each resource bought at most once (tokens never expire here).
@@ -299,11 +301,12 @@ async function runWorkload(workload: Workload): Promise<void> {
     const ledgerMsat = succeeded.reduce((sum, p) => sum + p.amountMsat + p.feeMsat, 0n);
     expect(fundedMsat - payer.balanceMsat).toBe(ledgerMsat);
     for (const budget of allBudgets) {
-      expect(budget.status().reservedMsat, `${budget.name} reserved`).toBe(0n);
-      expect(budget.status().pendingMsat, `${budget.name} pending`).toBe(0n);
+      expect((await budget.status()).reservedMsat, `${budget.name} reserved`).toBe(0n);
+      expect((await budget.status()).pendingMsat, `${budget.name} pending`).toBe(0n);
     }
-    expect(shared.status().spentMsat).toBe(ledgerMsat);
-    const runSpent = runs.reduce((sum, run) => sum + run.status().spentMsat, 0n);
+    expect((await shared.status()).spentMsat).toBe(ledgerMsat);
+    let runSpent = 0n;
+    for (const run of runs) runSpent += (await run.status()).spentMsat;
     expect(runSpent).toBeLessThanOrEqual(ledgerMsat);
 
     const logged = (await spendLog.read()).filter(

@@ -83,7 +83,7 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
         lines,
         {
           limitMsat: satsToMsat(options.budgetSats),
-          remainingMsat: runBudget.status().remainingMsat ?? 0n,
+          remainingMsat: (await runBudget.status()).remainingMsat ?? 0n,
         },
         { before: balanceBefore, after: balanceAfter },
       ),

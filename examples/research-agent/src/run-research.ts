@@ -97,7 +97,7 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
     const final = messages.findLast(
       (message) => AIMessage.isInstance(message) && (message.tool_calls?.length ?? 0) === 0,
     );
-    const status = runBudget.status();
+    const status = await runBudget.status();
     return {
       question,
       report: final === undefined ? '(the model gave no answer)' : textOf(final),

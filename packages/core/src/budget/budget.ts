@@ -58,11 +58,11 @@ export interface Reservation {
    * books follow what the wallet actually paid). Also accepted after `release`: a payment
    * that was wrongly presumed failed is then counted. Returns false when already committed.
    */
-  commit(actualFeeMsat: Msat): boolean;
+  commit(actualFeeMsat: Msat): Promise<boolean>;
   /** The payment surely failed: nothing spent. Returns false (and changes nothing) once committed or released. */
-  release(): boolean;
+  release(): Promise<boolean>;
   /** The outcome is unknown: the full reservation stays counted as pending until `commit` or `release`. */
-  markUnknown(): boolean;
+  markUnknown(): Promise<boolean>;
 }
 
 export interface BudgetStatus {
@@ -89,10 +89,13 @@ export interface BudgetStatus {
 export interface Budget {
   readonly name: string;
   readonly parent: Budget | undefined;
-  /** Atomically reserves amount + maxFee at this level and every ancestor, or throws `BudgetExceededError` and reserves nothing. */
-  reserve(request: ReserveRequest): Reservation;
-  canAfford(amountMsat: Msat, maxFeeMsat: Msat, host: string): boolean;
-  status(): BudgetStatus;
+  /**
+   * Atomically reserves amount + maxFee at this level and every ancestor, or rejects with
+   * `BudgetExceededError` and reserves nothing. Async, as the books may live in a database.
+   */
+  reserve(request: ReserveRequest): Promise<Reservation>;
+  canAfford(amountMsat: Msat, maxFeeMsat: Msat, host: string): Promise<boolean>;
+  status(): Promise<BudgetStatus>;
   /** A budget under this one: each of its reservations must also fit here. */
   child(options?: Omit<BudgetOptions, 'parent'>): Budget;
 }
@@ -146,7 +149,7 @@ export function createBudget(options: BudgetOptions = {}): Budget {
   const budget: Budget = {
     name: level.name,
     parent: options.parent,
-    reserve(request) {
+    async reserve(request) {
       const amount = requireMsat(request.amountMsat, 'amountMsat');
       const maxFee = requireMsat(request.maxFeeMsat, 'maxFeeMsat');
       // Every spelling of one host shares its per-host books.
@@ -166,11 +169,11 @@ export function createBudget(options: BudgetOptions = {}): Budget {
       }
       return createReservation(budget, level, host, request.description, amount, maxFee);
     },
-    canAfford(amountMsat, maxFeeMsat, host) {
+    async canAfford(amountMsat, maxFeeMsat, host) {
       const need = requireMsat(amountMsat, 'amountMsat') + requireMsat(maxFeeMsat, 'maxFeeMsat');
       return findRefusal(level, need, budgetHost(host)) === undefined;
     },
-    status() {
+    async status() {
       return statusOf(level, budget.parent);
     },
     child(childOptions = {}) {
@@ -182,8 +185,8 @@ export function createBudget(options: BudgetOptions = {}): Budget {
 }
 
 /** A few sentences a model or a person can read: what is left, the caps, and the parents. */
-export function describeBudget(budget: Budget | BudgetStatus): string {
-  const status = isBudget(budget) ? budget.status() : budget;
+export async function describeBudget(budget: Budget | BudgetStatus): Promise<string> {
+  const status = isBudget(budget) ? await budget.status() : budget;
   const lines: string[] = [];
   let current: BudgetStatus | undefined = status;
   while (current !== undefined) {
@@ -320,7 +323,7 @@ function createReservation(
     get spentMsat() {
       return spent;
     },
-    commit(actualFeeMsat) {
+    async commit(actualFeeMsat) {
       const fee = requireMsat(actualFeeMsat, 'actualFeeMsat');
       if (state === 'committed') return false;
       leaveCurrentBucket();
@@ -332,13 +335,13 @@ function createReservation(
       state = 'committed';
       return true;
     },
-    release() {
+    async release() {
       if (state === 'committed' || state === 'released') return false;
       leaveCurrentBucket();
       state = 'released';
       return true;
     },
-    markUnknown() {
+    async markUnknown() {
       if (state !== 'reserved') return false;
       for (const each of chain(level)) {
         const books = hostBooks(each, host);
@@ -353,7 +356,7 @@ function createReservation(
   };
 }
 
-function statusOf(level: Level, parent: Budget | undefined): BudgetStatus {
+async function statusOf(level: Level, parent: Budget | undefined): Promise<BudgetStatus> {
   const status: BudgetStatus = {
     name: level.name,
     spentMsat: level.spent,
@@ -381,7 +384,7 @@ function statusOf(level: Level, parent: Budget | undefined): BudgetStatus {
     }
   }
   if (available !== undefined) status.availableMsat = available;
-  if (parent !== undefined) status.parent = parent.status();
+  if (parent !== undefined) status.parent = await parent.status();
   return status;
 }
 

@@ -14,7 +14,7 @@ import { decodeInvoice, isInvoiceExpired } from '../protocol/invoice.js';
 import { type Approval, authorizePayment } from './approval.js';
 import type { Policy } from './policy.js';
 import { isPreimageFor } from '../protocol/preimage.js';
-import { reserveAll } from './purchase.js';
+import { reserveAll, settleAll } from './purchase.js';
 import type { Wallet } from '../wallet.js';
 
 export interface PayInvoiceOptions {
@@ -86,7 +86,7 @@ export async function payInvoice(
     payee: invoice.payee,
     description: invoice.description,
   });
-  const reservations = reserveAll(options.budgets, {
+  const reservations = await reserveAll(options.budgets, {
     amountMsat,
     maxFeeMsat,
     host,
@@ -104,17 +104,17 @@ export async function payInvoice(
     });
   } catch (error) {
     if (error instanceof PaymentFailedError) {
-      for (const reservation of reservations) reservation.release();
+      await settleAll(reservations, (reservation) => reservation.release());
       throw error;
     }
-    for (const reservation of reservations) reservation.markUnknown();
+    await settleAll(reservations, (reservation) => reservation.markUnknown());
     if (error instanceof PaymentOutcomeUnknownError) throw error;
     throw new PaymentOutcomeUnknownError(
       `The wallet did not confirm the payment of ${msatToSats(amountMsat)} sats; it stays counted as spent.`,
       { ...details, amountMsat: amountMsat + maxFeeMsat, cause: error },
     );
   }
-  for (const reservation of reservations) reservation.commit(result.feeMsat);
+  await settleAll(reservations, (reservation) => reservation.commit(result.feeMsat));
   if (!isPreimageFor(result.preimage, invoice.paymentHash)) {
     throw new PreimageMismatchError(
       'The wallet reported paying but returned a preimage that does not match the invoice; the payment is counted as spent.',

@@ -252,7 +252,7 @@ export async function buyToken(
       if (other) return { token: other, paid: false };
     }
     // Reserved only once this process is the one to pay.
-    reservations = reserveAll(context.budgets, {
+    reservations = await reserveAll(context.budgets, {
       amountMsat,
       maxFeeMsat,
       host: url.host,
@@ -261,7 +261,7 @@ export async function buyToken(
     });
     throwIfAborted(context.signal, displayUrl);
   } catch (error) {
-    for (const reservation of reservations) reservation.release();
+    await settleAll(reservations, (reservation) => reservation.release());
     if (claimed) await dropToken(context.tokenStore, pending!).catch(() => {});
     throw error;
   }
@@ -285,13 +285,13 @@ export async function buyToken(
     );
   } catch (error) {
     if (error instanceof PaymentFailedError) {
-      for (const reservation of reservations) reservation.release();
+      await settleAll(reservations, (reservation) => reservation.release());
       await dropToken(context.tokenStore, pending);
       await context.spendLog?.append(logEntry(displayUrl, pending, 0n, 'failed'));
       throw error;
     }
     // Anything else may have paid: keep it counted and remember it until the wallet says.
-    for (const reservation of reservations) reservation.markUnknown();
+    await settleAll(reservations, (reservation) => reservation.markUnknown());
     context.unresolved.set(invoice.paymentHash, reservations);
     if (error instanceof WalletSilentError) {
       // The wallet may still answer; if it does, its answer settles the payment.
@@ -323,7 +323,7 @@ export async function buyToken(
     );
   }
 
-  for (const reservation of reservations) reservation.commit(result.feeMsat);
+  await settleAll(reservations, (reservation) => reservation.commit(result.feeMsat));
   if (!isPreimageFor(result.preimage, invoice.paymentHash)) {
     // The pending record stays: a later lookup may still find the real preimage.
     await context.spendLog?.append(
@@ -398,7 +398,7 @@ async function applyStatus(
   // Reservations exist only in the process that paid; after a restart the budget never held them.
   const reservations = context.unresolved.get(pending.paymentHash) ?? [];
   if (status.state === 'succeeded' && isPreimageFor(status.preimage, pending.paymentHash)) {
-    for (const reservation of reservations) reservation.commit(status.feeMsat);
+    await settleAll(reservations, (reservation) => reservation.commit(status.feeMsat));
     context.unresolved.delete(pending.paymentHash);
     const token: StoredToken = {
       ...pending,
@@ -420,7 +420,7 @@ async function applyStatus(
     };
   }
   if (status.state === 'failed') {
-    for (const reservation of reservations) reservation.release();
+    await settleAll(reservations, (reservation) => reservation.release());
     context.unresolved.delete(pending.paymentHash);
     await dropToken(context.tokenStore, pending);
     await context.spendLog?.append(logEntry(url, pending, 0n, 'resolved-failed'));
@@ -516,18 +516,31 @@ async function storedVersion(store: TokenStore, token: StoredToken): Promise<Sto
 }
 
 /** Reserves at every budget or at none. */
-export function reserveAll(
+export async function reserveAll(
   budgets: Budget[],
   request: Parameters<Budget['reserve']>[0],
-): Reservation[] {
+): Promise<Reservation[]> {
   const reservations: Reservation[] = [];
   try {
-    for (const budget of budgets) reservations.push(budget.reserve(request));
+    for (const budget of budgets) reservations.push(await budget.reserve(request));
   } catch (error) {
-    for (const reservation of reservations) reservation.release();
+    await settleAll(reservations, (reservation) => reservation.release());
     throw error;
   }
   return reservations;
+}
+
+/**
+ * Applies one settlement to every reservation, each even if another's books fail (a database
+ * error): the first error is thrown once all were tried.
+ */
+export async function settleAll(
+  reservations: Reservation[],
+  settle: (reservation: Reservation) => Promise<boolean>,
+): Promise<void> {
+  const results = await Promise.allSettled(reservations.map(settle));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Extra time a wallet gets past its own timeout before l402kit stops waiting for it. */

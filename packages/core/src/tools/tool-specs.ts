@@ -151,7 +151,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           `HTTP ${response.status} ${response.statusText}`.trim() +
             ` (${response.headers.get('content-type') ?? 'no content type'})`,
           paid,
-          remaining(context),
+          await remaining(context),
           '',
           body,
         ].join('\n');
@@ -218,7 +218,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
         return [
           `${quote.url} costs ${formatMsat(quote.priceMsat)} (plus a small routing fee).`,
           quote.description ? `Description: ${quote.description}` : undefined,
-          remaining(context),
+          await remaining(context),
         ]
           .filter(Boolean)
           .join('\n');
@@ -234,7 +234,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
         const wallet = await paidFetch.wallet.getBudget?.().catch(() => undefined);
         if (!wallet) return remaining(context);
         const renews = wallet.renewsAt ? `, renews ${wallet.renewsAt.toISOString()}` : '';
-        return `${remaining(context)}\nWallet-side limit: ${formatMsat(wallet.usedMsat)} used of ${formatMsat(wallet.totalMsat)}${renews}.`;
+        return `${await remaining(context)}\nWallet-side limit: ${formatMsat(wallet.usedMsat)} used of ${formatMsat(wallet.totalMsat)}${renews}.`;
       }),
     }),
     defineTool({
@@ -280,7 +280,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
             signal: context?.signal,
             approval: context?.approval,
           });
-          return `Paid ${describeAmount(paid.amountMsat, paid.feeMsat)}. Payment hash: ${paid.paymentHash}.\n${remaining(context)}`;
+          return `Paid ${describeAmount(paid.amountMsat, paid.feeMsat)}. Payment hash: ${paid.paymentHash}.\n${await remaining(context)}`;
         }),
         quotePayment: async (input) => {
           const { policy } = paidFetch;
