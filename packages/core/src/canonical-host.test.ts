@@ -60,19 +60,26 @@ describe('budgetHost', () => {
 });
 
 describe('issue 11 item 6: one host spelled several ways is one host', () => {
-  it('shares one per-host budget bucket across spellings of loopback and of a name', () => {
+  it('shares one per-host budget bucket across spellings of loopback and of a name', async () => {
     const budget = createBudget({ maxSatsPerHost: 10 });
-    budget.reserve({ amountMsat: 10_000n, maxFeeMsat: 0n, host: '127.0.0.1:8080' }).commit(0n);
+    const first = await budget.reserve({
+      amountMsat: 10_000n,
+      maxFeeMsat: 0n,
+      host: '127.0.0.1:8080',
+    });
+    await first.commit(0n);
     for (const host of ['localhost', 'localhost:9000', '[::ffff:7f00:1]', '::1', '0x7f.1']) {
-      expect(() => budget.reserve({ amountMsat: 1n, maxFeeMsat: 0n, host })).toThrow(
+      await expect(budget.reserve({ amountMsat: 1n, maxFeeMsat: 0n, host })).rejects.toThrow(
         /per-host limit/,
       );
     }
-    budget.reserve({ amountMsat: 10_000n, maxFeeMsat: 0n, host: 'shop.test' }).commit(0n);
-    expect(() => budget.reserve({ amountMsat: 1n, maxFeeMsat: 0n, host: 'SHOP.test.' })).toThrow(
-      /per-host limit/,
+    await (await budget.reserve({ amountMsat: 10_000n, maxFeeMsat: 0n, host: 'shop.test' })).commit(
+      0n,
     );
-    expect(budget.status().perHost).toEqual({ localhost: 10_000n, 'shop.test': 10_000n });
+    await expect(
+      budget.reserve({ amountMsat: 1n, maxFeeMsat: 0n, host: 'SHOP.test.' }),
+    ).rejects.toThrow(/per-host limit/);
+    expect((await budget.status()).perHost).toEqual({ localhost: 10_000n, 'shop.test': 10_000n });
   });
 
   it('keys a token by the canonical origin, so a spelling finds the token and shares the key', async () => {
