@@ -88,7 +88,7 @@ describe('issue 11 item 1: errors after a payment say it was paid', () => {
     expect(retried).toContain('delivered');
     expect(retried).toContain('Used a token bought earlier');
     expect(succeededPayments(seller)).toBe(1);
-    expect(paidFetch.budget.status().spentMsat).toBe(10_000n);
+    expect((await paidFetch.budget.status()).spentMsat).toBe(10_000n);
   });
 
   it('issue 11 item 1: a body cut off on a token bought earlier says nothing was paid now and the token is kept', async () => {
