@@ -84,7 +84,7 @@ describe('MCP server over an in-memory transport', () => {
     expect(fetched.text).toContain('"path":"/report"');
     expect(fetched.text).toContain('Paid 10 sats');
     expect(api.merchant.balanceMsat).toBe(10_000n);
-    expect((await paidFetch.(await budget.status())).spentMsat).toBe(10_000n);
+    expect((await paidFetch.budget.status()).spentMsat).toBe(10_000n);
 
     const status = await call(client, 'budget_status');
     expect(status.text).toContain('90 sats left of 100 sats; spent 10 sats');
@@ -135,7 +135,7 @@ describe('MCP server over an in-memory transport', () => {
       expect(refused.text).toContain('BUDGET_EXCEEDED');
     }
     expect(api.merchant.balanceMsat).toBe(50_000n);
-    expect((await paidFetch.(await budget.status())).spentMsat).toBe(50_000n);
+    expect((await paidFetch.budget.status()).spentMsat).toBe(50_000n);
     expect((await call(first, 'budget_status')).text).toContain(
       '5 sats left of 25 sats; spent 20 sats',
     );

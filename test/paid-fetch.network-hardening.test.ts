@@ -64,7 +64,7 @@ describe('issue 11 item 6: spelling one host several ways opens no new per-host 
       expect(error.message).toMatch(/per-host limit 15 sats for localhost/);
     }
     expect(succeeded(api.network)).toBe(1);
-    expect((await paidFetch.(await budget.status())).perHost).toEqual({ localhost: 10_000n });
+    expect((await paidFetch.budget.status()).perHost).toEqual({ localhost: 10_000n });
   });
 
   it('reuses the token bought at 127.0.0.1 for the same resource at [::ffff:7f00:1]', async () => {
