@@ -117,7 +117,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function overspentLevels(budgets: Budget[]): Promise<string[]> {
   const problems: string[] = [];
   // All read at once, so the books are seen as they are at this moment.
-  for (const status of await Promise.all(budgets.map((budget) => (await budget.status())))) {
+  for (const status of await Promise.all(budgets.map((budget) => budget.status()))) {
     if (status.limitMsat === undefined) continue;
     const used = status.spentMsat + status.reservedMsat + status.pendingMsat;
     if (used > status.limitMsat) {
