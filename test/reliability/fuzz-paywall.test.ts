@@ -1,6 +1,7 @@
 // Fuzzing of the paywall's credential check: random, mutated and deliberately forged
 // credentials. verifyCredential never throws, and it accepts a credential only when it is one
-// the server really sold, for the path and method it was sold for, before it expired.
+// the server really sold, for the path and method it was sold for, before it expired. A paywall
+// that prices by request accepts a token only for a request that costs no more than it paid.
 import { randomBytes } from 'node:crypto';
 import {
   addCaveats,
@@ -197,6 +198,153 @@ describe('paywall credential check under fuzzing', () => {
         expect(verifier.verifyCredential(header, where).ok).toBe(false);
       }),
       { numRuns: cases('paywallForged') },
+    );
+  });
+});
+
+// A seller that prices by path, query, method and body (issue 17's sellers price by request).
+const pricedPaywall = createPaywall({
+  wallet: merchant.wallet,
+  rootKey: randomBytes(32),
+  serviceName: 'priced',
+  price: async (request) =>
+    expectedSats(request.method, new URL(request.url), await request.text()),
+});
+
+/** The seller's price list, also the test's reference for what a request costs. */
+function expectedSats(method: string, url: URL, body: string): number {
+  if (method === 'HEAD') return 1;
+  let sats = url.pathname === '/premium' ? 1_000 : url.pathname.startsWith('/reports/') ? 20 : 2;
+  if (url.searchParams.get('size') === 'large') sats *= 10;
+  return sats + body.length;
+}
+
+// Spellings of a path and the resource each one means; undefined: refused (400).
+const spellings: Array<[string, string | undefined]> = [
+  ['/cheap', '/cheap'],
+  ['/%63heap', '/cheap'],
+  ['/%63HEAP', '/cHEAP'],
+  ['/premium', '/premium'],
+  ['/%70remium', '/premium'],
+  ['/cheap/../premium', '/premium'],
+  ['/cheap/%2e%2e/premium', '/premium'],
+  ['/reports/1', '/reports/1'],
+  ['/reports/%31', '/reports/1'],
+  ['/reports/1/', '/reports/1/'],
+  ['//premium', undefined],
+  ['/cheap//premium', undefined],
+  ['/cheap%zz', undefined],
+];
+const queries = ['', '?size=small', '?size=large', '?size=large&size=small', '?a=1&size=large'];
+const bodies = ['', 'abc', 'x'.repeat(40)];
+
+interface PricedSale {
+  path: string;
+  paidSats: number;
+  macaroon: string;
+  preimage: string;
+  paymentHash: string;
+}
+const pricedSold: PricedSale[] = [];
+
+async function buyPriced(method: string, path: string, body: string): Promise<void> {
+  const result = await pricedPaywall.authorize(
+    new Request(`${origin}${path}`, { method, ...(body === '' ? {} : { body }) }),
+  );
+  if (result.ok) throw new Error('an unpaid request was let through');
+  const challenge = parseL402Challenge(result.response.headers.get('www-authenticate'));
+  const invoice = decodeInvoice(challenge.invoice);
+  const { preimage } = await payer.wallet.payInvoice({
+    invoice: challenge.invoice,
+    amountMsat: invoice.amountMsat!,
+    paymentHash: invoice.paymentHash,
+    maxFeeMsat: maxFeeFor(invoice.amountMsat!, DEFAULT_FEE_LIMIT),
+    timeoutMs: 5_000,
+  });
+  pricedSold.push({
+    path: new URL(`${origin}${path}`).pathname,
+    paidSats: Number(invoice.amountMsat! / 1_000n),
+    macaroon: challenge.macaroon,
+    preimage,
+    paymentHash: invoice.paymentHash,
+  });
+}
+
+describe('a paywall that prices by request, under fuzzing', () => {
+  beforeAll(async () => {
+    await buyPriced('GET', '/cheap', '');
+    await buyPriced('HEAD', '/cheap', '');
+    await buyPriced('GET', '/cheap?size=large', '');
+    await buyPriced('GET', '/premium', '');
+    await buyPriced('POST', '/reports/1', 'abc');
+    await buyPriced('POST', '/reports/1', 'x'.repeat(40));
+  });
+
+  it('issue 11 item 11: accepts a token only for its path and a request that costs no more than it paid', async () => {
+    const request = fc.record({
+      sale: fc.nat({ max: 5 }),
+      spelling: fc.constantFrom(...spellings),
+      query: fc.constantFrom(...queries),
+      method: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT'),
+      body: fc.constantFrom(...bodies),
+      override: fc.constantFrom(undefined, 'GET', 'HEAD', 'DELETE'),
+      // Caveats a buyer appends to try to widen the token.
+      added: fc.array(
+        fc.oneof(
+          fc.constantFrom(
+            'priced_paid_msat=1000000000',
+            'priced_paid_msat=1',
+            'priced_path=/premium',
+            'priced_path=/cheap',
+            'services=priced:9',
+            'services=other:0',
+          ),
+          anyText,
+        ),
+        { maxLength: 3 },
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (drawn) => {
+        const sale = pricedSold[drawn.sale]!;
+        let macaroon = sale.macaroon;
+        if (drawn.added.length > 0) {
+          try {
+            macaroon = addCaveats(sale.macaroon, drawn.added);
+          } catch (error) {
+            if (!(error instanceof L402Error)) throw error;
+          }
+        }
+        const body = drawn.method === 'POST' || drawn.method === 'PUT' ? drawn.body : '';
+        const [spelled, meaning] = drawn.spelling;
+        const headers: Record<string, string> = {
+          authorization: formatCredential({ macaroon, preimage: sale.preimage }),
+        };
+        if (drawn.override !== undefined) headers['x-http-method-override'] = drawn.override;
+        const result = await pricedPaywall.authorize(
+          new Request(`${origin}${spelled}${drawn.query}`, {
+            method: drawn.method,
+            headers,
+            ...(body === '' ? {} : { body }),
+          }),
+        );
+        if (meaning === undefined) {
+          expect(result.ok).toBe(false);
+          if (!result.ok) expect(result.response.status).toBe(400);
+          return;
+        }
+        const cost = expectedSats(drawn.method, new URL(`${origin}${meaning}${drawn.query}`), body);
+        if (result.ok) {
+          expect(result.token?.paymentHash).toBe(sale.paymentHash);
+          expect(meaning).toBe(sale.path);
+          expect(cost).toBeLessThanOrEqual(sale.paidSats);
+        } else {
+          // Charged again, at what this request costs now.
+          expect(result.response.status).toBe(402);
+          expect(await result.response.json()).toMatchObject({ price_sats: cost });
+        }
+      }),
+      { numRuns: cases('paywallPriced') },
     );
   });
 });

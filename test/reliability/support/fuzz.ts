@@ -77,6 +77,7 @@ export const FUZZ_CASES = {
   paywallRandom: 12_000,
   paywallMutated: 12_000,
   paywallForged: 6_000,
+  paywallPriced: 1_500,
   paidFetchChallenge: 1_500,
   paidFetchCraftedBad: 500,
 } as const;
