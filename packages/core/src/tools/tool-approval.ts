@@ -45,15 +45,19 @@ export interface L402ToolApprovals {
    * without paying; undefined when nothing above the approval threshold would be paid (free,
    * a token already held, under the threshold, refused anyway, or approvals go to the
    * policy's own callback). A call already waiting keeps the quote its person was shown, so
-   * asking again (frameworks re-check on resume) never replaces what they approved. Never
-   * throws: a failed quote asks nothing, and the payment itself still refuses to pay above
-   * the threshold without an approval.
+   * asking again (frameworks re-check on resume) never replaces what they approved. With
+   * `resumed` (the framework says a decision for this call already exists) nothing is quoted
+   * anew: a call whose question is not known here (another process, a replay) gets no
+   * approval and is refused at payment time, never paid at a price nobody saw. Never throws:
+   * a failed quote asks nothing, and the payment itself still refuses to pay above the
+   * threshold without an approval.
    */
   check(
     toolName: string,
     input: Record<string, unknown>,
     callId: string,
     context?: ToolContext,
+    options?: { resumed?: boolean },
   ): Promise<ToolPaymentApproval | undefined>;
   /** The question waiting for this call, if any. */
   pending(callId: string): ToolPaymentApproval | undefined;
@@ -64,7 +68,7 @@ export interface L402ToolApprovals {
    */
   approve(callId: string, toolName: string, input: Record<string, unknown>): Approval | undefined;
   /** The person said no: forgets the call and returns the tool result that tells the model. */
-  decline(callId: string, toolName: string): string;
+  decline(callId: string, toolName?: string): string;
 }
 
 /** At most this many calls wait for a person at once; the oldest is forgotten first. */
@@ -86,12 +90,13 @@ export function createL402ToolApprovals(specs: L402ToolSpec[]): L402ToolApproval
     while (waiting.size >= MAX_WAITING) waiting.delete(waiting.keys().next().value as string);
   };
   return {
-    async check(toolName, input, callId, context) {
+    async check(toolName, input, callId, context, options) {
       const inputKey = canonical(input);
       const existing = waiting.get(callId);
       if (existing && existing.toolName === toolName && existing.inputKey === inputKey) {
         return existing.request;
       }
+      if (options?.resumed) return undefined;
       const spec = byName.get(toolName);
       if (!spec?.quotePayment) return undefined;
       let payment: PaymentToApprove | undefined;
@@ -119,7 +124,7 @@ export function createL402ToolApprovals(specs: L402ToolSpec[]): L402ToolApproval
     decline(callId, toolName) {
       const entry = waiting.get(callId);
       waiting.delete(callId);
-      return declinedText(toolName, entry?.request);
+      return declinedText(toolName ?? entry?.toolName ?? 'l402_fetch', entry?.request);
     },
   };
 }

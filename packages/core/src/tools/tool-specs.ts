@@ -4,6 +4,7 @@ import { DEFAULT_FEE_LIMIT, maxFeeFor } from '../budget/fee-limit.js';
 import { type Budget, describeBudget } from '../budget/budget.js';
 import { decodeInvoice } from '../protocol/invoice.js';
 import type { PaidFetch } from '../client/paid-fetch.js';
+import type { Policy } from '../client/policy.js';
 import { payInvoice } from '../client/pay-invoice.js';
 import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
 import type { Approval } from '../client/approval.js';
@@ -158,8 +159,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
       }),
       quotePayment: async (input, context) => {
         const { policy } = paidFetch;
-        // The operator's own callback decides at payment time; there is nothing to ask here.
-        if (policy.hasApprovalCallback) return undefined;
+        if (!asksPeople(policy)) return undefined;
         const method = input.method ?? 'GET';
         const url = new URL(input.url);
         if (await paidFetch.tokenStore.find(url, method)) return undefined;
@@ -284,7 +284,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
         }),
         quotePayment: async (input) => {
           const { policy } = paidFetch;
-          if (policy.hasApprovalCallback) return undefined;
+          if (!asksPeople(policy)) return undefined;
           const invoice = decodeInvoice(input.invoice);
           const amountMsat = invoice.amountMsat;
           const host = `lightning:${invoice.payee}`;
@@ -346,3 +346,13 @@ function fitsCap(check: () => void): boolean {
     return false;
   }
 }
+
+/**
+ * Whether a person may have to approve some payment through the framework: a threshold is
+ * set and the operator's own callback (which decides at payment time) is not. Otherwise no
+ * quote is made before paying.
+ */
+function asksPeople(policy: Policy): boolean {
+  return !policy.hasApprovalCallback && policy.needsApproval(MAX_MSAT);
+}
+const MAX_MSAT = 21_000_000n * 100_000_000n * 1_000n;
