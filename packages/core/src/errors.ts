@@ -171,7 +171,20 @@ export class PaymentLoopError extends L402Error {
 
 /** The HTTP request itself failed (DNS, connection, abort); `paid` says if it was before or after paying. */
 export class RequestFailedError extends L402Error {
-  override readonly code = 'REQUEST_FAILED';
+  override readonly code: string = 'REQUEST_FAILED';
+}
+
+/**
+ * A response (its headers, or its whole body) did not arrive within its deadline
+ * (`headersTimeoutMs`, `bodyTimeoutMs`); `paid` says whether this call paid before it.
+ */
+export class RequestTimeoutError extends RequestFailedError {
+  override readonly code = 'REQUEST_TIMEOUT';
+}
+
+/** An option of createPaidFetch or createL402Tools has an unusable value; nothing was paid. */
+export class InvalidOptionError extends L402Error {
+  override readonly code = 'INVALID_OPTION';
 }
 
 /** A wallet URL or configuration that cannot be used; the message never repeats the secret. */

@@ -35,6 +35,8 @@ export type {
 export { DEFAULT_FEE_LIMIT, type FeeLimit, maxFeeFor } from './budget/fee-limit.js';
 export {
   createPaidFetch,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_PAYMENT_TIMEOUT_MS,
   type PaidFetch,
   type PaidFetchEvent,

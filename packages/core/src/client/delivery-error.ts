@@ -1,5 +1,10 @@
 import { formatMsat, type Msat } from '../amount.js';
-import { type L402Error, PaidNotDeliveredError, RequestFailedError } from '../errors.js';
+import {
+  type L402Error,
+  PaidNotDeliveredError,
+  RequestFailedError,
+  RequestTimeoutError,
+} from '../errors.js';
 
 /** What a call paid. `paid` is true when this call made a new payment. */
 export interface PaymentReceipt {
@@ -24,28 +29,36 @@ export interface PaymentReceipt {
 export function deliveryError(
   receipt: PaymentReceipt,
   problem: string,
-  details: { cause?: unknown; status?: number } = {},
+  details: { cause?: unknown; status?: number; timedOut?: boolean } = {},
 ): L402Error {
+  const { timedOut, ...rest } = details;
   if (receipt.paid) {
     const spentMsat = receipt.amountMsat + receipt.feeMsat;
-    return new PaidNotDeliveredError(
-      `Paid ${formatMsat(spentMsat)} for ${receipt.url}, but ${problem}; the token is kept, so trying again costs nothing.`,
-      {
-        url: receipt.url,
-        amountMsat: spentMsat,
-        feeMsat: receipt.feeMsat,
-        paymentHash: receipt.paymentHash,
-        ...details,
-      },
-    );
+    const message = `Paid ${formatMsat(spentMsat)} for ${receipt.url}, but ${problem}; the token is kept, so trying again costs nothing.`;
+    const paid = {
+      url: receipt.url,
+      amountMsat: spentMsat,
+      feeMsat: receipt.feeMsat,
+      paymentHash: receipt.paymentHash,
+      ...rest,
+    };
+    return timedOut
+      ? new RequestTimeoutError(message, { ...paid, paid: true })
+      : new PaidNotDeliveredError(message, paid);
   }
   const token = receipt.usedCachedToken
     ? ' Nothing was paid by this call; the token bought earlier is kept, so trying again costs nothing.'
     : ' Nothing was paid.';
-  return new RequestFailedError(`For ${receipt.url}, ${problem}.${token}`, {
+  const Failure = timedOut ? RequestTimeoutError : RequestFailedError;
+  return new Failure(`For ${receipt.url}, ${problem}.${token}`, {
     url: receipt.url,
     paid: false,
     ...(receipt.paymentHash === undefined ? {} : { paymentHash: receipt.paymentHash }),
-    ...(details.cause === undefined ? {} : { cause: details.cause }),
+    ...(rest.cause === undefined ? {} : { cause: rest.cause }),
   });
+}
+
+/** "300 ms", "30 s": a deadline for a message. */
+export function formatDuration(ms: number): string {
+  return ms < 1_000 ? `${ms} ms` : `${ms / 1_000} s`;
 }

@@ -1,12 +1,19 @@
 import { type Msat, satsToMsat } from '../amount.js';
 import type { Budget } from '../budget/budget.js';
 import { createBudget } from '../budget/budget.js';
-import { L402Error, PaymentLoopError, PolicyDeniedError, RequestFailedError } from '../errors.js';
+import {
+  InvalidOptionError,
+  L402Error,
+  PaymentLoopError,
+  PolicyDeniedError,
+  RequestFailedError,
+  RequestTimeoutError,
+} from '../errors.js';
 import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from '../budget/fee-limit.js';
 import { parseChallenges, selectChallenge } from '../protocol/parse-challenge.js';
 import type { Approval } from './approval.js';
-import { deliveryError, type PaymentReceipt } from './delivery-error.js';
-import { guardBody } from './guarded-body.js';
+import { deliveryError, formatDuration, type PaymentReceipt } from './delivery-error.js';
+import { guardBody, MAX_TIMER_MS } from './guarded-body.js';
 import { createGuardedFetch } from './guarded-fetch.js';
 import { CONNECT_DENIAL, createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
@@ -56,6 +63,18 @@ export interface PaidFetchOptions {
    * token store may still be making, before asking the wallet about it one last time.
    */
   paymentTimeoutMs?: number;
+  /**
+   * Each HTTP request l402kit sends (the first, the paid retry, every redirect) must get its
+   * response headers within this many ms, or the call fails with a RequestTimeoutError whose
+   * `paid` says whether it paid. Default 30 s; `Infinity` turns it off.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * The returned response's body must be read in full within this many ms of its headers;
+   * after that it is aborted and reading it rejects with a RequestTimeoutError. Default 60 s;
+   * `Infinity` turns it off (e.g. for long downloads the caller bounds itself).
+   */
+  bodyTimeoutMs?: number;
   /** Request bodies (streams included) up to this size are buffered so they can be replayed after paying. */
   maxReplayBodyBytes?: number;
   maxRedirects?: number;
@@ -113,6 +132,8 @@ export interface PaidFetch {
 }
 
 export const DEFAULT_PAYMENT_TIMEOUT_MS = 60_000;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000;
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 
 /**
  * A fetch that pays L402 challenges: at most one payment per call, only within the policy
@@ -135,8 +156,17 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   const scope = options.tokenScope ?? 'path';
   const maxReplayBodyBytes = options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BODY_BYTES;
   const maxRedirects = options.maxRedirects ?? 20;
-  const paymentTimeoutMs = options.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS;
-  if (!(paymentTimeoutMs > 0)) throw new RangeError('paymentTimeoutMs must be a positive number');
+  const paymentTimeoutMs = positive(
+    'paymentTimeoutMs',
+    options.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS,
+  );
+  const headersTimeoutMs = positive(
+    'headersTimeoutMs',
+    options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+  );
+  const bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
+  // Each sent request's deadline, so the returned response's body can be aborted on time.
+  const deadlines = new WeakMap<Response, AbortController>();
   const purchases = createSingleFlight<StoredToken>();
   const emit = (event: PaidFetchEvent) => {
     try {
@@ -158,18 +188,40 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     unresolved: new Map(),
   };
 
-  /** One HTTP request; `spent` says what the call has paid so far, for its error. */
+  /**
+   * One HTTP request, whose headers must come within the deadline; `spent` says what the call
+   * has paid so far, for its error.
+   */
   async function send(init: RequestInit, url: URL, spent?: PaymentReceipt): Promise<Response> {
+    const deadline = new AbortController();
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
+    const timer = Number.isFinite(headersTimeoutMs)
+      ? setTimeout(
+          () => deadline.abort(new Error('the headers deadline passed')),
+          Math.min(headersTimeoutMs, MAX_TIMER_MS),
+        )
+      : undefined;
     try {
-      return await baseFetch(url.href, init);
+      const response = await baseFetch(url.href, { ...init, signal });
+      deadlines.set(response, deadline);
+      return response;
     } catch (cause) {
-      const denial = policyDenial(cause);
+      const timedOut = deadline.signal.aborted;
+      const denial = timedOut ? undefined : policyDenial(cause);
       const rule = denial?.message.replace(CONNECT_DENIAL, '').replace(/\.$/, '');
       if (spent) {
-        const problem = denial
-          ? `the policy refused the connection (${rule})`
-          : `the request failed (${describe(cause)})`;
-        throw deliveryError(spent, problem, { cause: denial ?? cause });
+        const problem = timedOut
+          ? `no response came within ${formatDuration(headersTimeoutMs)}`
+          : denial
+            ? `the policy refused the connection (${rule})`
+            : `the request failed (${describe(cause)})`;
+        throw deliveryError(spent, problem, { cause: denial ?? cause, timedOut });
+      }
+      if (timedOut) {
+        throw new RequestTimeoutError(
+          `No response from ${redactUrl(url)} within ${formatDuration(headersTimeoutMs)}. Nothing was paid.`,
+          { url: redactUrl(url), cause },
+        );
       }
       if (denial) {
         throw new PolicyDeniedError(
@@ -181,6 +233,8 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
         `The request to ${url.origin} failed: ${describe(cause)}. Nothing was paid.`,
         { url: redactUrl(url), cause },
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -312,10 +366,11 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   }
 
   /** Turns a failure while reading the returned body into an error that says what was paid. */
-  const bodyError = (receipt: PaymentReceipt) => (cause: unknown) => {
-    const error = deliveryError(receipt, `the response body was cut off (${describe(cause)})`, {
-      cause,
-    });
+  const bodyError = (receipt: PaymentReceipt) => (cause: unknown, timedOut: boolean) => {
+    const problem = timedOut
+      ? `its response body did not arrive in full within ${formatDuration(bodyTimeoutMs)}`
+      : `the response body was cut off (${describe(cause)})`;
+    const error = deliveryError(receipt, problem, { cause, timedOut });
     emit({ type: 'error', url: receipt.url, error });
     return error;
   };
@@ -332,7 +387,12 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
         total = mergeReceipts(total, receipt);
         const location = response.headers.get('location');
         if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
-          return withReceipt(guardBody(response, bodyError(total)), total);
+          const guarded = guardBody(response, {
+            onError: bodyError(total),
+            abort: deadlines.get(response),
+            timeoutMs: bodyTimeoutMs,
+          });
+          return withReceipt(guarded, total);
         }
         await response.body?.cancel();
         if (snapshot.redirect === 'error' || hop >= maxRedirects) {
@@ -404,6 +464,14 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     tokenStore: { value: tokenStore },
   });
   return paidFetch;
+}
+
+/** `value`, if it is a positive number (Infinity included). */
+function positive(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new InvalidOptionError(`${name} must be a positive number of milliseconds.`);
+  }
+  return value;
 }
 
 function loopError(url: URL, paid: PaymentReceipt, paymentHash: string | undefined) {

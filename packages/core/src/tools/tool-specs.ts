@@ -9,6 +9,8 @@ import { payInvoice } from '../client/pay-invoice.js';
 import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
 import type { Approval } from '../client/approval.js';
 import { INVOICE_METHOD, invoiceApprovalUrl } from '../client/pay-invoice.js';
+import { InvalidOptionError } from '../errors.js';
+import { decodeText, readBodyStart } from './read-body.js';
 import { describeAmount, formatToolError } from './tool-error.js';
 import { type PaymentToApprove, paymentToApprove } from './tool-approval.js';
 
@@ -45,8 +47,14 @@ export interface L402ToolSpec<Shape extends z.ZodRawShape = z.ZodRawShape> {
 
 export interface L402ToolsOptions {
   paidFetch: PaidFetch;
-  /** Response bodies are cut to this many characters, with a note. Default 20,000. */
+  /** Response bodies are shown up to this many characters, with a note. Default 20,000. */
   maxResponseChars?: number;
+  /**
+   * At most this many bytes of a response body are read (streamed; the rest is not downloaded
+   * and the result says it was truncated). Default 256 KiB. The time limits are the paid
+   * fetch's `headersTimeoutMs` and `bodyTimeoutMs`.
+   */
+  maxResponseBytes?: number;
   /** Offer `pay_invoice` (off by default: it pays arbitrary invoices, within the budget). */
   enablePayInvoice?: boolean;
   /** Offer `create_invoice` (off by default). */
@@ -96,6 +104,19 @@ const createInput = z.object({
   description: z.string().optional(),
 });
 
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(`${name} must be a positive whole number.`);
+  }
+  return value;
+}
+
+function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
 // A spec typed for its own input, stored beside the others (parameters are contravariant).
 function defineTool<Shape extends z.ZodRawShape>(spec: L402ToolSpec<Shape>): L402ToolSpec {
   return spec as unknown as L402ToolSpec;
@@ -104,7 +125,11 @@ function defineTool<Shape extends z.ZodRawShape>(spec: L402ToolSpec<Shape>): L40
 /** The l402kit tools, ready for any agent framework through an adapter. */
 export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
   const { paidFetch } = options;
-  const maxChars = options.maxResponseChars ?? 20_000;
+  const maxChars = positiveInteger('maxResponseChars', options.maxResponseChars ?? 20_000);
+  const maxBytes = positiveInteger(
+    'maxResponseBytes',
+    options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+  );
   const runBudget = (context?: ToolContext) => context?.budget ?? currentRunBudget();
   const guarded =
     <Shape extends z.ZodRawShape>(
@@ -137,20 +162,28 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           signal: context?.signal,
           approval: context?.approval,
         });
-        const text = await response.text();
+        const contentType = response.headers.get('content-type');
+        const { bytes, truncated } = await readBodyStart(response, maxBytes);
+        const text = decodeText(bytes, contentType);
         const receipt = response.l402;
         const paid = receipt.paid
           ? `Paid ${describeAmount(receipt.amountMsat, receipt.feeMsat)} for this request.`
           : receipt.usedCachedToken
             ? 'Used a token bought earlier; nothing paid now.'
             : 'Nothing paid.';
-        const body =
-          text.length > maxChars
-            ? `${text.slice(0, maxChars)}\n[truncated: showing ${maxChars} of ${text.length} characters]`
-            : text;
+        const notes: string[] = [];
+        if (truncated) {
+          const length = Number(response.headers.get('content-length'));
+          const of = Number.isSafeInteger(length) && length > 0 ? count(length) : 'a longer body';
+          notes.push(`[truncated: read the first ${count(bytes.byteLength)} bytes of ${of}]`);
+        }
+        if (text.length > maxChars) {
+          notes.push(`[truncated: showing ${count(maxChars)} of ${count(text.length)} characters]`);
+        }
+        const body = [text.length > maxChars ? text.slice(0, maxChars) : text, ...notes].join('\n');
         return [
           `HTTP ${response.status} ${response.statusText}`.trim() +
-            ` (${response.headers.get('content-type') ?? 'no content type'})`,
+            ` (${contentType ?? 'no content type'})`,
           paid,
           await remaining(context),
           '',
