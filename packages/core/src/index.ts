@@ -64,11 +64,27 @@ export {
   type BudgetOptions,
   type BudgetStatus,
   createBudget,
+  createSharedBudget,
   describeBudget,
   type Reservation,
   type ReservationState,
   type ReserveRequest,
 } from './budget/budget.js';
+export { createMemoryLedger, type MemoryLedgerOptions } from './budget/memory-ledger.js';
+export {
+  checkLevelDefinition,
+  findRefusal,
+  formatWindow,
+  type HostBooks,
+  type LedgerEntry,
+  type LedgerRefusal,
+  type LedgerReserveRequest,
+  type LevelBooks,
+  type LevelDefinition,
+  parseWindow,
+  type ReserveOutcome,
+  type SpendLedger,
+} from './budget/spend-ledger.js';
 export {
   createPolicy,
   type HostPattern,

@@ -1,6 +1,19 @@
 import { formatMsat, type Msat, satsToMsat } from '../amount.js';
 import { budgetHost } from '../canonical-host.js';
 import { BudgetExceededError } from '../errors.js';
+import { createMemoryLedger } from './memory-ledger.js';
+import {
+  findRefusal,
+  formatWindow,
+  type LedgerRefusal,
+  type LevelBooks,
+  type LevelDefinition,
+  parseWindow,
+  type ReservationState,
+  type SpendLedger,
+} from './spend-ledger.js';
+
+export type { ReservationState } from './spend-ledger.js';
 
 export interface BudgetOptions {
   /** Total limit in sats (fractions allowed down to 1 msat). Omitted: no total limit at this level. */
@@ -17,10 +30,22 @@ export interface BudgetOptions {
    */
   maxSatsPerHost?: number | bigint;
   maxMsatPerHost?: Msat;
-  /** Shown in messages and status, e.g. "daily" or "run 42". */
+  /**
+   * A rolling window for the limits: `'1h'`, `'24h'`, `'7d'` or milliseconds. A payment counts
+   * while the time it was made lies inside the window; reserved and unknown payments count
+   * until they are resolved, whatever their age. Omitted: the limits are totals.
+   */
+  window?: string | number;
+  /** Shown in messages and status, e.g. "daily" or "run 42". In a ledger, the level's name. */
   name?: string;
   /** Every reservation must also fit this budget and all of its ancestors. */
   parent?: Budget;
+  /**
+   * Where this level's books are kept. Omitted: in this process's memory, private to this
+   * budget. In a ledger (e.g. `openSqliteLedger`) the level is found by `name`, shared with
+   * every budget and process using that ledger, and created or updated with these limits.
+   */
+  ledger?: SpendLedger;
 }
 
 export interface ReserveRequest {
@@ -33,9 +58,9 @@ export interface ReserveRequest {
   description?: string;
   /** Only used in error details; pass it without secrets in the query. */
   url?: string;
+  /** Recorded with a durable reservation, so that a later process can settle it through the wallet. */
+  paymentHash?: string;
 }
-
-export type ReservationState = 'reserved' | 'unknown' | 'committed' | 'released';
 
 /**
  * Money set aside for one payment at every budget level. Settle it exactly once with
@@ -43,7 +68,7 @@ export type ReservationState = 'reserved' | 'unknown' | 'committed' | 'released'
  * outcome is not known yet.
  */
 export interface Reservation {
-  readonly id: number;
+  readonly id: string;
   readonly budget: Budget;
   readonly host: string;
   readonly description: string | undefined;
@@ -71,7 +96,9 @@ export interface BudgetStatus {
   limitMsat?: Msat;
   perRequestLimitMsat?: Msat;
   perHostLimitMsat?: Msat;
-  /** Committed payments, fees included. */
+  /** The rolling window the limit applies to, in ms; absent for a total. */
+  windowMs?: number;
+  /** Committed payments, fees included (within the window, when there is one). */
   spentMsat: Msat;
   /** Set aside for payments in flight (amount + maximum fee). */
   reservedMsat: Msat;
@@ -100,88 +127,156 @@ export interface Budget {
   child(options?: Omit<BudgetOptions, 'parent'>): Budget;
 }
 
-interface HostBooks {
-  spent: Msat;
-  reserved: Msat;
-  pending: Msat;
-}
-
-// The internal side of a budget level, shared only with reservations in this module.
-interface Level {
+/** One level of a budget chain: where its books are, under which name. */
+interface LevelRef {
+  ledger: SpendLedger;
+  /** The level's name in its ledger. */
+  key: string;
+  /** The name people see. */
   name: string;
-  limit: Msat | undefined;
-  perRequest: Msat | undefined;
-  perHost: Msat | undefined;
-  spent: Msat;
-  reserved: Msat;
-  pending: Msat;
-  hosts: Map<string, HostBooks>;
-  parent: Level | undefined;
 }
 
-const levels = new WeakMap<Budget, Level>();
-let nextReservationId = 1;
+interface Internals {
+  /** This budget's own levels (usually one), resolved when the books are first needed. */
+  ownLevels: () => Promise<LevelRef[]>;
+  parent: Budget | undefined;
+}
+
+const internals = new WeakMap<Budget, Internals>();
+// Budgets without a ledger keep their books here, each level under a private key.
+const privateLedger = createMemoryLedger();
+let nextPrivateLevel = 1;
 
 export function createBudget(options: BudgetOptions = {}): Budget {
-  const parentLevel = options.parent === undefined ? undefined : levels.get(options.parent);
-  if (options.parent !== undefined && parentLevel === undefined) {
+  if (options.parent !== undefined && !internals.has(options.parent)) {
     throw new RangeError('parent must be a budget made by createBudget');
   }
-  const level: Level = {
-    name:
-      options.name ?? (options.parent === undefined ? 'budget' : `${options.parent.name}/child`),
-    limit: smallerLimit(toLimit(options.maxSats, 'maxSats'), checkMsat(options.maxMsat, 'maxMsat')),
-    perRequest: smallerLimit(
-      toLimit(options.maxSatsPerRequest, 'maxSatsPerRequest'),
-      checkMsat(options.maxMsatPerRequest, 'maxMsatPerRequest'),
+  const name =
+    options.name ?? (options.parent === undefined ? 'budget' : `${options.parent.name}/child`);
+  const definition: Omit<LevelDefinition, 'name'> = {
+    ...optional('limitMsat', limitOf(options.maxSats, 'maxSats', options.maxMsat, 'maxMsat')),
+    ...optional(
+      'perRequestMsat',
+      limitOf(
+        options.maxSatsPerRequest,
+        'maxSatsPerRequest',
+        options.maxMsatPerRequest,
+        'maxMsatPerRequest',
+      ),
     ),
-    perHost: smallerLimit(
-      toLimit(options.maxSatsPerHost, 'maxSatsPerHost'),
-      checkMsat(options.maxMsatPerHost, 'maxMsatPerHost'),
+    ...optional(
+      'perHostMsat',
+      limitOf(options.maxSatsPerHost, 'maxSatsPerHost', options.maxMsatPerHost, 'maxMsatPerHost'),
     ),
-    spent: 0n,
-    reserved: 0n,
-    pending: 0n,
-    hosts: new Map(),
-    parent: parentLevel,
+    ...optional('windowMs', options.window === undefined ? undefined : parseWindow(options.window)),
   };
+  const ledger = options.ledger ?? privateLedger;
+  const key = options.ledger === undefined ? `#${nextPrivateLevel++} ${name}` : name;
+  // Defined once, before the first reservation; a ledger that cannot be written fails it.
+  let defined: Promise<LevelRef[]> | undefined;
+  const ownLevels = () => {
+    defined ??= ledger
+      .defineLevel({ ...definition, name: key })
+      .then(() => [{ ledger, key, name }]);
+    return defined;
+  };
+  if (options.ledger === undefined) void ownLevels();
+  return budgetOver(name, options.parent, ownLevels);
+}
 
+/**
+ * A budget charged to every shared level of a ledger (those set with `l402kit budget set`),
+ * read from the ledger on each use so that a level added meanwhile applies at once. Without
+ * any shared level it limits nothing.
+ */
+export function createSharedBudget(ledger: SpendLedger, name = 'shared'): Budget {
+  return budgetOver(name, undefined, async () =>
+    (await ledger.listLevels())
+      .filter((level) => level.shared)
+      .map((level) => ({ ledger, key: level.name, name: level.name })),
+  );
+}
+
+function budgetOver(
+  name: string,
+  parent: Budget | undefined,
+  ownLevels: () => Promise<LevelRef[]>,
+): Budget {
   const budget: Budget = {
-    name: level.name,
-    parent: options.parent,
-    async reserve(request) {
-      const amount = requireMsat(request.amountMsat, 'amountMsat');
-      const maxFee = requireMsat(request.maxFeeMsat, 'maxFeeMsat');
-      // Every spelling of one host shares its per-host books.
-      const host = budgetHost(request.host);
-      const need = amount + maxFee;
-      const refusal = findRefusal(level, need, host);
-      if (refusal !== undefined) {
-        throw new BudgetExceededError(describeRefusal(refusal, amount, maxFee, host), {
-          paid: false,
-          url: request.url,
-        });
-      }
-      // Synchronous from check to update, so concurrent callers cannot both pass the check.
-      for (const each of chain(level)) {
-        each.reserved += need;
-        hostBooks(each, host).reserved += need;
-      }
-      return createReservation(budget, level, host, request.description, amount, maxFee);
+    name,
+    parent,
+    reserve(request) {
+      return reserveInBudgets([budget], request);
     },
     async canAfford(amountMsat, maxFeeMsat, host) {
       const need = requireMsat(amountMsat, 'amountMsat') + requireMsat(maxFeeMsat, 'maxFeeMsat');
-      return findRefusal(level, need, budgetHost(host)) === undefined;
+      const canonical = budgetHost(host);
+      for (const [ledger, refs] of byLedger(await chainOf([budget]))) {
+        const books = await ledger.books(refs.map((ref) => ref.key));
+        const refusal = findRefusal(
+          books.map((each) => ({ books: each, hostBooks: hostBooksFrom(each, canonical) })),
+          need,
+        );
+        if (refusal !== undefined) return false;
+      }
+      return true;
     },
     async status() {
-      return statusOf(level, budget.parent);
+      return statusOf(await chainOf([budget]));
     },
     child(childOptions = {}) {
       return createBudget({ ...childOptions, parent: budget });
     },
   };
-  levels.set(budget, level);
+  internals.set(budget, { ownLevels, parent });
   return Object.freeze(budget);
+}
+
+/**
+ * Reserves one payment at every level of every budget given (a level shared by two of them
+ * once), atomically within each ledger; across ledgers the in-memory ones go first and all
+ * are released if a later one refuses. Rejects with `BudgetExceededError` and holds nothing.
+ */
+export async function reserveInBudgets(
+  budgets: Budget[],
+  request: ReserveRequest,
+): Promise<Reservation> {
+  const amount = requireMsat(request.amountMsat, 'amountMsat');
+  const maxFee = requireMsat(request.maxFeeMsat, 'maxFeeMsat');
+  // Every spelling of one host shares its per-host books.
+  const host = budgetHost(request.host);
+  const chain = await chainOf(budgets);
+  const groups = [...byLedger(chain)].sort(([a], [b]) => Number(a.durable) - Number(b.durable));
+  const parts: { ledger: SpendLedger; id: string }[] = [];
+  try {
+    for (const [ledger, refs] of groups) {
+      const outcome = await ledger.reserve({
+        levels: refs.map((ref) => ref.key),
+        amountMsat: amount,
+        maxFeeMsat: maxFee,
+        host,
+        ...optional('paymentHash', request.paymentHash),
+        ...optional('description', request.description),
+      });
+      if ('refusal' in outcome) {
+        const name = refs.find((ref) => ref.key === outcome.refusal.level)?.name;
+        throw new BudgetExceededError(
+          describeRefusal(
+            { ...outcome.refusal, level: name ?? outcome.refusal.level },
+            amount,
+            maxFee,
+            host,
+          ),
+          { paid: false, url: request.url },
+        );
+      }
+      parts.push({ ledger, id: outcome.entry.id });
+    }
+  } catch (error) {
+    await Promise.allSettled(parts.map((part) => part.ledger.release(part.id)));
+    throw error;
+  }
+  return createReservation(budgets[0]!, parts, host, request.description, amount, maxFee);
 }
 
 /** A few sentences a model or a person can read: what is left, the caps, and the parents. */
@@ -191,13 +286,15 @@ export async function describeBudget(budget: Budget | BudgetStatus): Promise<str
   let current: BudgetStatus | undefined = status;
   while (current !== undefined) {
     const parts: string[] = [];
+    const window =
+      current.windowMs === undefined ? '' : ` in the last ${formatWindow(current.windowMs)}`;
     if (current.limitMsat === undefined) {
       parts.push(
-        `Budget "${current.name}": no total limit; spent ${formatMsat(current.spentMsat)}`,
+        `Budget "${current.name}": no total limit; spent ${formatMsat(current.spentMsat)}${window}`,
       );
     } else {
       parts.push(
-        `Budget "${current.name}": ${formatMsat(current.remainingMsat ?? 0n)} left of ${formatMsat(current.limitMsat)}; spent ${formatMsat(current.spentMsat)}`,
+        `Budget "${current.name}": ${formatMsat(current.remainingMsat ?? 0n)} left of ${formatMsat(current.limitMsat)}${window}; spent ${formatMsat(current.spentMsat)}`,
       );
     }
     if (current.reservedMsat > 0n) parts.push(`${formatMsat(current.reservedMsat)} in flight`);
@@ -227,91 +324,131 @@ function isBudget(value: Budget | BudgetStatus): value is Budget {
   return typeof (value as Budget).status === 'function';
 }
 
-interface Refusal {
-  level: Level;
-  rule: 'per request' | 'per host' | 'total';
-  limit: Msat;
-  spent: Msat;
-  reserved: Msat;
-  pending: Msat;
-}
-
-function findRefusal(start: Level, need: Msat, host: string): Refusal | undefined {
-  for (const level of chain(start)) {
-    if (level.perRequest !== undefined && need > level.perRequest) {
-      return {
-        level,
-        rule: 'per request',
-        limit: level.perRequest,
-        spent: 0n,
-        reserved: 0n,
-        pending: 0n,
-      };
-    }
-    if (level.perHost !== undefined) {
-      const books = level.hosts.get(host) ?? { spent: 0n, reserved: 0n, pending: 0n };
-      if (books.spent + books.reserved + books.pending + need > level.perHost) {
-        return { level, rule: 'per host', limit: level.perHost, ...books };
+/** The levels of these budgets and their ancestors, each once, in order (own level first). */
+async function chainOf(budgets: Budget[]): Promise<LevelRef[]> {
+  const refs: LevelRef[] = [];
+  const seen = new Set<string>();
+  const ledgerIds = new Map<SpendLedger, number>();
+  for (const start of budgets) {
+    for (let budget: Budget | undefined = start; budget !== undefined; ) {
+      const inside = internals.get(budget);
+      if (inside === undefined) throw new RangeError('not a budget made by createBudget');
+      for (const ref of await inside.ownLevels()) {
+        if (!ledgerIds.has(ref.ledger)) ledgerIds.set(ref.ledger, ledgerIds.size);
+        const id = `${ledgerIds.get(ref.ledger)}:${ref.key}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        refs.push(ref);
       }
-    }
-    if (
-      level.limit !== undefined &&
-      level.spent + level.reserved + level.pending + need > level.limit
-    ) {
-      return {
-        level,
-        rule: 'total',
-        limit: level.limit,
-        spent: level.spent,
-        reserved: level.reserved,
-        pending: level.pending,
-      };
+      budget = inside.parent;
     }
   }
-  return undefined;
+  return refs;
 }
 
-function describeRefusal(refusal: Refusal, amount: Msat, maxFee: Msat, host: string): string {
+function byLedger(refs: LevelRef[]): Map<SpendLedger, LevelRef[]> {
+  const groups = new Map<SpendLedger, LevelRef[]>();
+  for (const ref of refs) {
+    const group = groups.get(ref.ledger);
+    if (group) group.push(ref);
+    else groups.set(ref.ledger, [ref]);
+  }
+  return groups;
+}
+
+async function statusOf(chain: LevelRef[]): Promise<BudgetStatus> {
+  const books = new Map<LevelRef, LevelBooks>();
+  await Promise.all(
+    [...byLedger(chain)].map(async ([ledger, refs]) => {
+      const found = await ledger.books(refs.map((ref) => ref.key));
+      for (const ref of refs) {
+        const each = found.find((candidate) => candidate.level.name === ref.key);
+        if (each) books.set(ref, each);
+      }
+    }),
+  );
+  const statuses = chain.flatMap((ref) => {
+    const each = books.get(ref);
+    return each === undefined ? [] : [levelStatus(ref.name, each)];
+  });
+  if (statuses.length === 0) {
+    return { name: 'budget', spentMsat: 0n, reservedMsat: 0n, pendingMsat: 0n, perHost: {} };
+  }
+  // Each level's `availableMsat` is the least room left from it up to the root.
+  for (let index = statuses.length - 1; index >= 0; index--) {
+    const status = statuses[index]!;
+    const above = statuses[index + 1];
+    let available = above?.availableMsat;
+    for (const cap of [status.perRequestLimitMsat, status.remainingMsat]) {
+      if (cap !== undefined && (available === undefined || cap < available)) available = cap;
+    }
+    if (available !== undefined) status.availableMsat = available;
+    if (above) status.parent = above;
+  }
+  return statuses[0]!;
+}
+
+function levelStatus(name: string, books: LevelBooks): BudgetStatus {
+  const { level } = books;
+  const status: BudgetStatus = {
+    name,
+    spentMsat: books.spentMsat,
+    reservedMsat: books.reservedMsat,
+    pendingMsat: books.pendingMsat,
+    perHost: books.perHost,
+  };
+  if (level.limitMsat !== undefined) {
+    status.limitMsat = level.limitMsat;
+    status.remainingMsat = positive(
+      level.limitMsat - books.spentMsat - books.reservedMsat - books.pendingMsat,
+    );
+  }
+  if (level.perRequestMsat !== undefined) status.perRequestLimitMsat = level.perRequestMsat;
+  if (level.perHostMsat !== undefined) status.perHostLimitMsat = level.perHostMsat;
+  if (level.windowMs !== undefined) status.windowMs = level.windowMs;
+  return status;
+}
+
+function hostBooksFrom(books: LevelBooks, host: string) {
+  return {
+    spentMsat: books.perHost[host] ?? 0n,
+    reservedMsat: books.heldPerHost[host] ?? 0n,
+    pendingMsat: 0n,
+  };
+}
+
+function describeRefusal(refusal: LedgerRefusal, amount: Msat, maxFee: Msat, host: string) {
   const requested = `requested ${formatMsat(amount + maxFee)} (${formatMsat(amount)} + up to ${formatMsat(maxFee)} routing fee)`;
-  const name = `budget "${refusal.level.name}"`;
+  const name = `budget "${refusal.level}"`;
   if (refusal.rule === 'per request') {
-    return `Payment refused by ${name}: per-request limit ${formatMsat(refusal.limit)}, ${requested}. Nothing was paid.`;
+    return `Payment refused by ${name}: per-request limit ${formatMsat(refusal.limitMsat)}, ${requested}. Nothing was paid.`;
   }
-  const books = `spent ${formatMsat(refusal.spent)}, reserved ${formatMsat(refusal.reserved)}, pending ${formatMsat(refusal.pending)}`;
+  const books = `spent ${formatMsat(refusal.spentMsat)}, reserved ${formatMsat(refusal.reservedMsat)}, pending ${formatMsat(refusal.pendingMsat)}`;
   if (refusal.rule === 'per host') {
-    return `Payment refused by ${name}: per-host limit ${formatMsat(refusal.limit)} for ${host}, ${books}, ${requested}. Nothing was paid.`;
+    return `Payment refused by ${name}: per-host limit ${formatMsat(refusal.limitMsat)} for ${host}, ${books}, ${requested}. Nothing was paid.`;
   }
-  return `Payment refused by ${name}: limit ${formatMsat(refusal.limit)}, ${books}, ${requested}. Nothing was paid.`;
+  return `Payment refused by ${name}: limit ${formatMsat(refusal.limitMsat)}, ${books}, ${requested}. Nothing was paid.`;
 }
 
 function createReservation(
   budget: Budget,
-  level: Level,
+  parts: { ledger: SpendLedger; id: string }[],
   host: string,
   description: string | undefined,
   amount: Msat,
   maxFee: Msat,
 ): Reservation {
-  const need = amount + maxFee;
   let state: ReservationState = 'reserved';
   let spent = 0n;
-
-  // Moves `need` out of the bucket the reservation is in now, at every level.
-  const leaveCurrentBucket = () => {
-    for (const each of chain(level)) {
-      const books = hostBooks(each, host);
-      if (state === 'reserved') {
-        each.reserved -= need;
-        books.reserved -= need;
-      } else if (state === 'unknown') {
-        each.pending -= need;
-        books.pending -= need;
-      }
-    }
+  // Every part is settled even if one ledger fails; the first failure is then thrown.
+  const settle = async (apply: (part: { ledger: SpendLedger; id: string }) => Promise<boolean>) => {
+    const results = await Promise.allSettled(parts.map(apply));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.some((result) => result.status === 'fulfilled' && result.value);
   };
-
   return {
-    id: nextReservationId++,
+    id: parts.map((part) => part.id).join('+'),
     budget,
     host,
     description,
@@ -326,88 +463,43 @@ function createReservation(
     async commit(actualFeeMsat) {
       const fee = requireMsat(actualFeeMsat, 'actualFeeMsat');
       if (state === 'committed') return false;
-      leaveCurrentBucket();
-      spent = amount + fee;
-      for (const each of chain(level)) {
-        each.spent += spent;
-        hostBooks(each, host).spent += spent;
-      }
       state = 'committed';
-      return true;
+      spent = amount + fee;
+      return settle((part) => part.ledger.commit(part.id, fee));
     },
     async release() {
       if (state === 'committed' || state === 'released') return false;
-      leaveCurrentBucket();
       state = 'released';
-      return true;
+      return settle((part) => part.ledger.release(part.id));
     },
     async markUnknown() {
       if (state !== 'reserved') return false;
-      for (const each of chain(level)) {
-        const books = hostBooks(each, host);
-        each.reserved -= need;
-        books.reserved -= need;
-        each.pending += need;
-        books.pending += need;
-      }
       state = 'unknown';
-      return true;
+      return settle((part) => part.ledger.markUnknown(part.id));
     },
   };
 }
 
-async function statusOf(level: Level, parent: Budget | undefined): Promise<BudgetStatus> {
-  const status: BudgetStatus = {
-    name: level.name,
-    spentMsat: level.spent,
-    reservedMsat: level.reserved,
-    pendingMsat: level.pending,
-    perHost: Object.fromEntries(
-      [...level.hosts]
-        .filter(([, books]) => books.spent > 0n)
-        .map(([host, books]) => [host, books.spent]),
-    ),
-  };
-  if (level.limit !== undefined) {
-    status.limitMsat = level.limit;
-    status.remainingMsat = positive(level.limit - level.spent - level.reserved - level.pending);
-  }
-  if (level.perRequest !== undefined) status.perRequestLimitMsat = level.perRequest;
-  if (level.perHost !== undefined) status.perHostLimitMsat = level.perHost;
-  let available: Msat | undefined;
-  for (const each of chain(level)) {
-    const caps = [each.perRequest];
-    if (each.limit !== undefined)
-      caps.push(positive(each.limit - each.spent - each.reserved - each.pending));
-    for (const cap of caps) {
-      if (cap !== undefined && (available === undefined || cap < available)) available = cap;
-    }
-  }
-  if (available !== undefined) status.availableMsat = available;
-  if (parent !== undefined) status.parent = await parent.status();
-  return status;
-}
-
-function* chain(level: Level): Generator<Level> {
-  for (let current: Level | undefined = level; current !== undefined; current = current.parent) {
-    yield current;
-  }
-}
-
-function hostBooks(level: Level, host: string): HostBooks {
-  let books = level.hosts.get(host);
-  if (books === undefined) {
-    books = { spent: 0n, reserved: 0n, pending: 0n };
-    level.hosts.set(host, books);
-  }
-  return books;
+function optional<Key extends string, Value>(
+  key: Key,
+  value: Value | undefined,
+): { [K in Key]?: Value } {
+  return (value === undefined ? {} : { [key]: value }) as { [K in Key]?: Value };
 }
 
 function positive(value: Msat): Msat {
   return value > 0n ? value : 0n;
 }
 
-function smallerLimit(a: Msat | undefined, b: Msat | undefined): Msat | undefined {
+/** The smaller of a sats and an msat limit, either optional. */
+function limitOf(
+  sats: number | bigint | undefined,
+  satsName: string,
+  msat: Msat | undefined,
+  msatName: string,
+): Msat | undefined {
+  const a = toLimit(sats, satsName);
+  const b = msat === undefined ? undefined : requireMsat(msat, msatName);
   if (a === undefined) return b;
   if (b === undefined) return a;
   return a < b ? a : b;
@@ -423,10 +515,6 @@ function toLimit(sats: number | bigint | undefined, name: string): Msat | undefi
     throw new RangeError(`${name} must be a non-negative amount of sats, got ${String(sats)}`);
   }
   return msat;
-}
-
-function checkMsat(value: Msat | undefined, name: string): Msat | undefined {
-  return value === undefined ? undefined : requireMsat(value, name);
 }
 
 // Amounts must be bigint msat: a number here would be a unit mistake waiting to happen.

@@ -91,6 +91,7 @@ export async function payInvoice(
     maxFeeMsat,
     host,
     description: invoice.description,
+    paymentHash: invoice.paymentHash,
   });
   let result: { preimage: string; feeMsat: Msat };
   try {

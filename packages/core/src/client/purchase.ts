@@ -1,5 +1,5 @@
 import { type Msat, msatToSats } from '../amount.js';
-import type { Budget, Reservation } from '../budget/budget.js';
+import { type Budget, type Reservation, reserveInBudgets } from '../budget/budget.js';
 import { macaroonExpiry } from '../protocol/caveats.js';
 import { formatCredential } from '../protocol/credential.js';
 import {
@@ -258,6 +258,7 @@ export async function buyToken(
       host: url.host,
       description: invoice.description,
       url: displayUrl,
+      paymentHash: invoice.paymentHash,
     });
     throwIfAborted(context.signal, displayUrl);
   } catch (error) {
@@ -520,14 +521,9 @@ export async function reserveAll(
   budgets: Budget[],
   request: Parameters<Budget['reserve']>[0],
 ): Promise<Reservation[]> {
-  const reservations: Reservation[] = [];
-  try {
-    for (const budget of budgets) reservations.push(await budget.reserve(request));
-  } catch (error) {
-    await settleAll(reservations, (reservation) => reservation.release());
-    throw error;
-  }
-  return reservations;
+  if (budgets.length === 0) return [];
+  // One reservation across every level of every budget, each level charged once.
+  return [await reserveInBudgets(budgets, request)];
 }
 
 /**
