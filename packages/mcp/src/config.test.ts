@@ -4,6 +4,15 @@ import { DEFAULT_BUDGET_PER_SESSION_SATS, McpConfigError, parseMcpConfig } from 
 const wallet = { L402KIT_WALLET: 'sandbox:' };
 
 describe('parseMcpConfig', () => {
+  it('reads the approval threshold (0: every payment is asked); none by default', () => {
+    expect(parseMcpConfig(['--approve-above-sats', '100'], wallet).approveAboveSats).toBe(100);
+    expect(
+      parseMcpConfig([], { ...wallet, L402KIT_APPROVE_ABOVE_SATS: '0' }).approveAboveSats,
+    ).toBe(0);
+    expect(parseMcpConfig([], wallet).approveAboveSats).toBeUndefined();
+    expect(() => parseMcpConfig(['--approve-above-sats', '-1'], wallet)).toThrow(McpConfigError);
+  });
+
   it('reads every setting from environment variables', () => {
     const config = parseMcpConfig([], {
       L402KIT_WALLET: 'lnbits://key@host',

@@ -15,6 +15,8 @@ export interface McpServerConfig {
   /** Whether `totalBudgetSats` is that default rather than configured. */
   totalBudgetIsDefault: boolean;
   maxSatsPerRequest?: number;
+  /** Payments above this many sats need a person's yes, asked through MCP elicitation. */
+  approveAboveSats?: number;
   allowedHosts?: string[];
   allowPrivateNetwork: boolean;
   tokenFile?: string;
@@ -58,6 +60,7 @@ const settings = {
   'budget-sats': { type: 'string', env: 'L402KIT_BUDGET_SATS' },
   'total-budget-sats': { type: 'string', env: 'L402KIT_TOTAL_BUDGET_SATS' },
   'max-sats-per-request': { type: 'string', env: 'L402KIT_MAX_SATS_PER_REQUEST' },
+  'approve-above-sats': { type: 'string', env: 'L402KIT_APPROVE_ABOVE_SATS' },
   'allowed-hosts': { type: 'string', env: 'L402KIT_ALLOWED_HOSTS' },
   'allow-private-network': { type: 'boolean', env: 'L402KIT_ALLOW_PRIVATE_NETWORK' },
   'token-file': { type: 'string', env: 'L402KIT_TOKEN_FILE' },
@@ -84,6 +87,7 @@ Options (each also read from the environment variable shown):
   --budget-sats <n>            L402KIT_BUDGET_SATS            budget of each session (default ${DEFAULT_BUDGET_PER_SESSION_SATS})
   --total-budget-sats <n>      L402KIT_TOTAL_BUDGET_SATS      budget shared by all sessions of this process (default: one session's budget)
   --max-sats-per-request <n>   L402KIT_MAX_SATS_PER_REQUEST   highest price paid for one request
+  --approve-above-sats <n>     L402KIT_APPROVE_ABOVE_SATS     ask the person (MCP elicitation) before paying more than this; clients that cannot ask are refused
   --allowed-hosts <list>       L402KIT_ALLOWED_HOSTS          comma-separated hosts that may be fetched (e.g. api.example.com,*.example.org)
   --allow-private-network      L402KIT_ALLOW_PRIVATE_NETWORK  allow loopback and private addresses (off by default)
   --token-file <path>          L402KIT_TOKEN_FILE             keep bought tokens in this file (default: in memory)
@@ -147,6 +151,13 @@ export function parseMcpConfig(
     totalBudgetSats: totalBudgetSats ?? budgetPerSessionSats,
     totalBudgetIsDefault: totalBudgetSats === undefined,
     maxSatsPerRequest: parseSats(read('max-sats-per-request'), 'max-sats-per-request'),
+    ...optional(
+      'approveAboveSats',
+      // 0 is allowed: a person approves every payment.
+      read('approve-above-sats') === '0'
+        ? 0
+        : parseSats(read('approve-above-sats'), 'approve-above-sats'),
+    ),
     ...(allowedHosts === undefined ? {} : { allowedHosts }),
     allowPrivateNetwork: flagOrEnvBoolean('allow-private-network'),
     ...(read('token-file') === undefined ? {} : { tokenFile: read('token-file') }),
@@ -184,6 +195,13 @@ function parseHttpConfig(read: (name: keyof typeof settings) => string | undefin
       parseSeconds(read('session-idle-seconds'), 'session-idle-seconds') ??
       DEFAULT_SESSION_IDLE_TIMEOUT_MS / 1000,
   };
+}
+
+function optional<Key extends string, Value>(
+  key: Key,
+  value: Value | undefined,
+): { [K in Key]?: Value } {
+  return (value === undefined ? {} : { [key]: value }) as { [K in Key]?: Value };
 }
 
 function parseList(text: string | undefined): string[] | undefined {

@@ -1,11 +1,13 @@
 import {
   type Budget,
+  createL402ToolApprovals,
   createL402Tools,
   isToolErrorText,
   type L402ToolsOptions,
   type PaidFetch,
 } from '@l402kit/core';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { askPerson } from './elicit-approval.js';
 
 export interface L402McpServerOptions extends Omit<L402ToolsOptions, 'paidFetch'> {
   paidFetch: PaidFetch;
@@ -45,13 +47,21 @@ export function createL402McpServer(options: L402McpServerOptions): McpServer {
     name: options.name ?? MCP_SERVER_NAME,
     version: options.version ?? MCP_SERVER_VERSION,
   });
-  for (const spec of createL402Tools(options)) {
+  const specs = createL402Tools(options);
+  const approvals = createL402ToolApprovals(specs);
+  for (const spec of specs) {
     server.registerTool(
       spec.name,
       { description: spec.description, inputSchema: spec.inputSchema },
       async (input, extra) => {
+        const context = { budget, signal: extra.signal };
+        // Above approveAboveSats the person is asked through the client (elicitation).
+        const asked = await askPerson(server, approvals, spec.name, input, context);
+        if (asked.refusal !== undefined) {
+          return { content: [{ type: 'text', text: asked.refusal }], isError: true };
+        }
         // execute never throws: a failure is a text that says whether money moved.
-        const text = await spec.execute(input, { budget, signal: extra.signal });
+        const text = await spec.execute(input, { ...context, approval: asked.approval });
         return {
           content: [{ type: 'text', text }],
           ...(isToolErrorText(spec.name, text) ? { isError: true } : {}),

@@ -57,6 +57,9 @@ export async function runMcpServer(
       ...(config.maxSatsPerRequest === undefined
         ? {}
         : { maxSatsPerRequest: config.maxSatsPerRequest }),
+      ...(config.approveAboveSats === undefined
+        ? {}
+        : { approveAboveSats: config.approveAboveSats }),
     },
   });
   let sessionNumber = 0;
@@ -126,6 +129,8 @@ function describeConfig(config: McpServerConfig, wallet: Wallet): string {
   ];
   if (config.maxSatsPerRequest !== undefined)
     parts.push(`at most ${config.maxSatsPerRequest} sats per request`);
+  if (config.approveAboveSats !== undefined)
+    parts.push(`a person approves each payment above ${config.approveAboveSats} sats`);
   if (config.allowedHosts !== undefined) parts.push(`hosts ${config.allowedHosts.join(', ')}`);
   if (config.allowPrivateNetwork) parts.push('private network allowed');
   if (config.tokenFile !== undefined) parts.push('tokens kept in a file');
