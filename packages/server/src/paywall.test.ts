@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import {
   addCaveats,
   decodeBase64,
@@ -637,5 +638,26 @@ describe('issue 11 item 11: a token buys no more than it paid for', () => {
     expect(
       context.paywall.verifyCredential(paid.authorization, { ...where, priceMsat: 2_000n }),
     ).toMatchObject({ ok: true, token: { paidMsat: 2_000n } });
+  });
+});
+
+describe('a body cut off while the price function reads it', () => {
+  it('ends in onError (price unavailable), not in a request that hangs', async () => {
+    const reported = Promise.withResolvers<unknown>();
+    const reading = Promise.withResolvers<void>();
+    const context = await setup({
+      price: async (request) => {
+        reading.resolve();
+        return (await request.text()).length;
+      },
+      onError: (error) => reported.resolve(error),
+    });
+    const { port } = new URL(context.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /translate HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789');
+    await reading.promise;
+    socket.destroy();
+    expect(String(await reported.promise)).toMatch(/cut off|aborted/);
   });
 });
