@@ -1,4 +1,5 @@
 import { WalletConfigError } from '@l402kit/core';
+import { refuseBlockedPort } from './blocked-ports.js';
 
 /**
  * Checks the base URL of a REST backend and returns it with its host for messages. Credentials
@@ -19,6 +20,7 @@ export function backendUrl(url: string, backend: string): { url: string; host: s
       `${backend} at ${parsed.host}: pass credentials as options, not inside the URL`,
     );
   }
+  refuseBlockedPort(parsed, backend);
   parsed.search = '';
   parsed.hash = '';
   return { url: parsed.toString(), host: parsed.host };

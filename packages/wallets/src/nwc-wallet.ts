@@ -14,6 +14,7 @@ import {
   WalletConfigError,
   WalletUnsupportedError,
 } from '@l402kit/core';
+import { refuseBlockedPort } from './blocked-ports.js';
 import { DEFAULT_TIMEOUT_MS } from './backend-url.js';
 import { ensureWebSocket } from './ensure-websocket.js';
 import { payStakes, type RequestStakes, unknownOutcome } from './http-json.js';
@@ -337,6 +338,7 @@ function parseConnectionUrl(url: string): {
     if (!/^wss?:\/\/[^/]/i.test(relay) || !URL.canParse(relay)) {
       throw new WalletConfigError('NWC: every relay must be a ws:// or wss:// URL');
     }
+    refuseBlockedPort(new URL(relay), 'NWC relay');
   }
   const secret = parsed.searchParams.get('secret') ?? '';
   if (!HEX_64.test(secret)) {
