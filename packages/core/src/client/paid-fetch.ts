@@ -115,10 +115,12 @@ export type PaidFetchEvent =
   | { type: 'denied'; url: string; error: L402Error }
   | { type: 'error'; url: string; error: L402Error };
 
+// Inputs are `string | URL | Request`, not the DOM lib's `RequestInfo`: the published .d.ts must
+// compile in a Node project without the DOM lib.
 export interface PaidFetch {
-  (input: RequestInfo | URL, init?: PaidRequestInit): Promise<PaidResponse>;
+  (input: string | URL | Request, init?: PaidRequestInit): Promise<PaidResponse>;
   /** Asks for the price without paying: `priceMsat` is absent when the resource asks for none. */
-  quote(input: RequestInfo | URL, init?: RequestInit): Promise<PriceQuote>;
+  quote(input: string | URL | Request, init?: RequestInit): Promise<PriceQuote>;
   /**
    * Asks the wallet about every payment the token store holds as pending (after a timeout or
    * a crash): paid ones become usable tokens, failed ones are dropped (and their budget
@@ -375,7 +377,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     return error;
   };
 
-  const paidFetch = (async (input: RequestInfo | URL, init?: PaidRequestInit) => {
+  const paidFetch = (async (input: string | URL | Request, init?: PaidRequestInit) => {
     let snapshot: RequestSnapshot | undefined;
     let total: PaymentReceipt | undefined;
     try {

@@ -18,7 +18,7 @@ export const DEFAULT_MAX_REPLAY_BODY_BYTES = 10 * 1024 * 1024;
  * to `maxBodyBytes`; a larger one is refused before anything is sent or paid.
  */
 export async function snapshotRequest(
-  input: RequestInfo | URL,
+  input: string | URL | Request,
   init: RequestInit | undefined,
   maxBodyBytes: number,
 ): Promise<RequestSnapshot> {
