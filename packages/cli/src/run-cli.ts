@@ -1,3 +1,4 @@
+import { describeArgsError } from './args-error.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
@@ -37,18 +38,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await (await load())(rest, io);
   } catch (error) {
-    return reportFailure(error, name, io);
+    return reportFailure(error, name, rest, io);
   }
 }
 
-function reportFailure(error: unknown, command: string, io: CliIo): number {
+function reportFailure(
+  error: unknown,
+  command: string,
+  argv: readonly string[],
+  io: CliIo,
+): number {
   const code = (error as { code?: unknown })?.code;
   if (
     error instanceof UsageError ||
     (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
   ) {
-    // parseArgs quotes the offending argument, which could be a secret typed in the wrong place.
-    const message = error instanceof UsageError ? error.message : describeArgsError(code as string);
+    const message =
+      error instanceof UsageError
+        ? error.message
+        : describeArgsError(code as string, (error as Error).message, argv);
     io.stderr.write(`l402kit ${command}: ${message}\n`);
     if (error instanceof UsageError && error.usage) io.stderr.write(`\n${error.usage}\n`);
     return EXIT_CODES.usage;
@@ -63,12 +71,4 @@ function reportFailure(error: unknown, command: string, io: CliIo): number {
     `l402kit ${command}: unexpected ${name}${typeof code === 'string' ? ` (${code})` : ''}\n`,
   );
   return EXIT_CODES.error;
-}
-
-function describeArgsError(code: string): string {
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return 'unknown option (see --help)';
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-    return 'an option is missing its value or has one it does not take (see --help)';
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return 'unexpected argument (see --help)';
-  return 'invalid arguments (see --help)';
 }
