@@ -10,9 +10,12 @@ export function describeArgsError(code: string, message: string, argv: readonly 
   const named = option ?? 'an option';
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return option === undefined ? 'unknown option (see --help)' : `unknown option ${option} (see --help)`;
+      return option === undefined
+        ? 'unknown option (see --help)'
+        : `unknown option ${option} (see --help)`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
-      if (message.includes('does not take an argument')) return `${named} takes no value (see --help)`;
+      if (message.includes('does not take an argument'))
+        return `${named} takes no value (see --help)`;
       // "ambiguous": the next argument starts with a dash, e.g. a negative number.
       const next = option === undefined ? undefined : argv[argv.indexOf(option) + 1];
       if (message.includes('ambiguous') && next !== undefined && /^-\d[\d.]*$/.test(next)) {
