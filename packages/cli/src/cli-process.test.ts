@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { createPaidFetch, FileTokenStore } from '@l402kit/core';
 import { articles, type ResearchSandbox, startResearchSandbox } from '@l402kit/research-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from './exit-codes.js';
 import {
   type ApertureLikeServer,
+  readUntil,
   runProcess,
   startApertureLikeServer,
+  startProcess,
   temporaryHome,
 } from './test-support.js';
 
@@ -76,5 +79,33 @@ describe('l402kit as a real process, paying with a wallet over HTTP', () => {
     expect(result.stderr).toContain('Nothing was paid.');
     expect(result.stdout).toBe('');
     expect(sandbox.buyer.balanceMsat).toBe(1_000_000n);
+  });
+
+  it('fetch says on stderr that it waits for a payment another process is making, then uses its token', async () => {
+    const { sandbox, env } = await setup();
+    const url = `${sandbox.api.url}/v1/articles/units-brief`;
+    // Another process sharing the token file (this test) is paying for the same URL, and its
+    // payment hangs: the CLI must neither pay again nor wait without a word.
+    sandbox.buyer.injectFault({ kind: 'hang-then-settle' });
+    const store = new FileTokenStore(env.L402KIT_TOKEN_FILE);
+    const otherProcess = createPaidFetch({
+      wallet: sandbox.buyer.wallet,
+      tokenStore: store,
+      policy: { allowPrivateNetwork: true, requireHttps: false },
+      paymentTimeoutMs: 600_000,
+    })(url);
+    while (!(await store.list()).some((token) => token.state === 'pending')) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+
+    const fetching = startProcess(['fetch', url], env);
+    const [waiting] = await readUntil(fetching.errorLines, /waiting up to/);
+    expect(waiting).toMatch(
+      /^waiting up to \d+ s for a payment of 2 sats for http:\/\/127\.0\.0\.1:\d+\/v1\/articles\/units-brief that another l402kit process started/,
+    );
+    sandbox.network.settlePending();
+    expect((await otherProcess).status).toBe(200);
+    expect(await fetching.exited).toBe(EXIT_CODES.ok);
+    expect(1_000_000n - sandbox.buyer.balanceMsat).toBe(2_104n);
   });
 });

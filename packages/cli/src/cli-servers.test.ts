@@ -1,12 +1,8 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from './exit-codes.js';
-import { runProcess, temporaryHome } from './test-support.js';
+import { readUntil, runProcess, startProcess, temporaryHome } from './test-support.js';
 
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const binary = fileURLToPath(new URL('./bin.ts', import.meta.url));
 let child: ChildProcessWithoutNullStreams | undefined;
 let home: Awaited<ReturnType<typeof temporaryHome>> | undefined;
 afterEach(async () => {
@@ -16,24 +12,9 @@ afterEach(async () => {
 });
 
 function start(argv: string[], env: Record<string, string> = {}) {
-  child = spawn(
-    process.execPath,
-    ['--conditions=@l402kit/source', '--import', 'tsx', binary, ...argv],
-    { cwd: repositoryRoot, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env } },
-  );
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
-  return { child, lines, exited };
-}
-
-async function readUntil(lines: AsyncIterator<string>, pattern: RegExp): Promise<string[]> {
-  const seen: string[] = [];
-  for (;;) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`output ended before ${pattern}: ${seen.join('\n')}`);
-    seen.push(value);
-    if (pattern.test(value)) return seen;
-  }
+  const started = startProcess(argv, env);
+  child = started.child;
+  return started;
 }
 
 describe('l402kit sandbox', () => {

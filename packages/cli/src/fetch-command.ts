@@ -86,6 +86,13 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
             `${style.enabled ? '⚡ ' : ''}paid ${formatMsat(event.amountMsat)} + ${formatMsat(event.feeMsat)} routing fee for ${event.url}`,
           ),
         );
+      } else if (event.type === 'pending-wait') {
+        // Otherwise the command would sit silent for up to the payment timeout.
+        note(
+          style.yellow(
+            `waiting up to ${Math.ceil(event.waitMs / 1000)} s for a payment of ${formatMsat(event.amountMsat)} for ${event.url} that another l402kit process started (or whose outcome is unknown); it is never paid twice, and \`l402kit tokens list\` shows it as pending`,
+          ),
+        );
       } else if (event.type === 'token-reused') {
         note(style.dim(`used a token bought earlier for ${event.url}; nothing paid`));
       }

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { bytesToHex, mintMacaroon, sha256Hex } from '@l402kit/core';
 import type { SandboxNode } from '@l402kit/sandbox';
@@ -59,6 +60,30 @@ export function runProcess(argv: string[], env: Record<string, string>) {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Starts the real `l402kit` executable and reads its stdout and stderr line by line. */
+export function startProcess(argv: string[], env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@l402kit/source', '--import', 'tsx', binary, ...argv],
+    { cwd: repositoryRoot, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env } },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const errorLines = createInterface({ input: child.stderr })[Symbol.asyncIterator]();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, lines, errorLines, exited };
+}
+
+/** Reads lines until one matches `pattern`; returns every line read. */
+export async function readUntil(lines: AsyncIterator<string>, pattern: RegExp): Promise<string[]> {
+  const seen: string[] = [];
+  for (;;) {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`output ended before ${pattern}: ${seen.join('\n')}`);
+    seen.push(value);
+    if (pattern.test(value)) return seen;
+  }
 }
 
 export interface ApertureLikeServer {

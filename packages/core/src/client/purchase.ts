@@ -40,7 +40,9 @@ import type { PaymentStatus, Wallet } from '../wallet.js';
 export type PurchaseEvent =
   | { type: 'payment'; url: string; amountMsat: Msat; feeMsat: Msat; paymentHash: string }
   | { type: 'payment-unknown'; url: string; amountMsat: Msat; paymentHash: string }
-  | { type: 'pending-resolved'; url: string; paymentHash: string; outcome: 'paid' | 'failed' };
+  | { type: 'pending-resolved'; url: string; paymentHash: string; outcome: 'paid' | 'failed' }
+  /** Waiting up to `waitMs` for a payment another call or process recorded as pending. */
+  | { type: 'pending-wait'; url: string; paymentHash: string; amountMsat: Msat; waitMs: number };
 
 export interface PurchaseContext {
   wallet: Wallet;
@@ -459,6 +461,13 @@ async function awaitPending(
     if (token) return token;
     if (resolution.outcome === 'failed') return undefined;
     if (asked > 0 || Date.now() >= deadline) break;
+    context.emit({
+      type: 'pending-wait',
+      url: displayUrl,
+      paymentHash: pending.paymentHash,
+      amountMsat: pending.amountMsat,
+      waitMs: deadline - Date.now(),
+    });
     while (Date.now() < deadline) {
       await pause(POLL_MS, context.signal);
       throwIfAborted(context.signal, displayUrl);
