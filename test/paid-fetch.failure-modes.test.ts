@@ -342,9 +342,11 @@ describe('failure mode 6: payment loops', () => {
     expect(succeeded(network)).toBe(1);
     expect(server.requests).toHaveLength(2);
 
-    // The rejected token is dropped; a new call pays at most once more.
-    await rejection(paidFetch(`${server.url}/loop`));
-    expect(succeeded(network)).toBe(2);
+    // The rejected token is dropped, and the loop remembered: a new call pays nothing (item 9).
+    const again = await rejection(paidFetch(`${server.url}/loop`));
+    expect(again.code).toBe('PAYMENT_LOOP_REFUSED');
+    expect(again.paid).toBe(false);
+    expect(succeeded(network)).toBe(1);
   });
 
   it('does not pay a second time when the paid answer redirects to another 402', async () => {

@@ -1,20 +1,34 @@
 // Issue 11, items 3, 6, 9 and 10: the network-facing guarantees of the paid fetch, each
 // against real loopback HTTP servers and real signed invoices paid on a sandbox network.
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { LookupFunction } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   BudgetExceededError,
   createBudget,
   createPaidFetch,
   createPolicy,
+  FileTokenStore,
   L402Error,
   PaidNotDeliveredError,
+  PaymentLoopError,
+  PaymentLoopRefusedError,
   type Policy,
   PolicyDeniedError,
 } from '@l402kit/core';
+import { createSandboxNetwork } from '@l402kit/sandbox';
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RecordingServer, serveRecording } from './support/crafted-challenge.js';
+import {
+  challengeHeader,
+  paymentRequired,
+  type RecordingServer,
+  serveRecording,
+} from './support/crafted-challenge.js';
+import { startFetchChild } from './support/fetch-child.js';
 import { type PaidApi, type PaidApiOptions, startPaidApi } from './support/paid-api.js';
+import { serveWallet } from './support/wallet-server.js';
 
 const loopbackPolicy = { allowPrivateNetwork: true, requireHttps: false };
 const closers: (() => Promise<void>)[] = [];
@@ -261,5 +275,113 @@ describe('issue 11 item 3: the address connected to is the address the policy ch
     );
     expect(servers.public.requests.map((request) => request.path)).toEqual(['/start']);
     expect(servers.private.requests).toHaveLength(0);
+  });
+});
+
+describe('issue 11 item 9: a payment loop is remembered, and the resource is not paid again', () => {
+  /** A server that takes payment and answers 402 again, every time, with a payable invoice. */
+  async function loopingShop() {
+    const network = createSandboxNetwork();
+    const merchant = network.createNode({ name: 'merchant' });
+    const payer = network.createNode({ name: 'payer', balanceSats: 100_000 });
+    const server = await recording(() =>
+      paymentRequired(challengeHeader(merchant.createInvoice({ amountSats: 10 }))),
+    );
+    const directory = await mkdtemp(join(tmpdir(), 'l402kit-loops-'));
+    closers.push(() => rm(directory, { recursive: true, force: true }));
+    return { network, payer, server, tokenFile: join(directory, 'tokens.json') };
+  }
+
+  it('refuses the resource without paying, also in another process, then the origin after a second loop, until cleared', async () => {
+    const { network, payer, server, tokenFile } = await loopingShop();
+    const paidFetch = createPaidFetch({
+      wallet: payer.wallet,
+      tokenStore: new FileTokenStore(tokenFile),
+      policy: loopbackPolicy,
+    });
+    const loop = await rejection(paidFetch(`${server.url}/loop`));
+    expect(loop).toBeInstanceOf(PaymentLoopError);
+    expect(loop.message).toMatch(/will not be paid again until the record is cleared/);
+    expect(succeeded(network)).toBe(1);
+
+    const refused = await rejection(paidFetch(`${server.url}/loop`));
+    expect(refused).toBeInstanceOf(PaymentLoopRefusedError);
+    expect(refused).toMatchObject({ code: 'PAYMENT_LOOP_REFUSED', paid: false, amountMsat: 0n });
+    expect(refused.message).toMatch(
+      /this resource answered 402 again after being paid \(1 payment loop, 10 sats/,
+    );
+    expect(refused.message).toMatch(
+      /Nothing was paid\. It stays refused until an operator clears it/,
+    );
+    expect(succeeded(network)).toBe(1);
+
+    // Another process sharing the token file: the record is there, so it pays nothing either.
+    const wallet = await serveWallet(payer.wallet);
+    closers.push(wallet.close);
+    const child = startFetchChild({ WALLET_URL: wallet.url, TOKEN_FILE: tokenFile });
+    closers.push(async () => child.kill());
+    expect(await child.next()).toEqual({ ready: true });
+    child.fetch(`${server.url}/loop`);
+    expect((await child.next()).error).toMatchObject({ code: 'PAYMENT_LOOP_REFUSED', paid: false });
+    expect(succeeded(network)).toBe(1);
+
+    // A second resource of the origin loops too: now the whole origin is refused.
+    expect(await rejection(paidFetch(`${server.url}/other`))).toBeInstanceOf(PaymentLoopError);
+    expect(succeeded(network)).toBe(2);
+    const originRefused = await rejection(paidFetch(`${server.url}/third`));
+    expect(originRefused).toBeInstanceOf(PaymentLoopRefusedError);
+    expect(originRefused.message).toMatch(
+      /its origin http:\/\/127\.0\.0\.1:\d+ answered 402 again/,
+    );
+    expect(succeeded(network)).toBe(2);
+    expect(
+      (await paidFetch.paymentLoops())
+        .map((record) => [record.key.split(' ').at(-1), record.count])
+        .sort(),
+    ).toEqual([
+      ['/loop', 1],
+      ['/other', 1],
+      [server.url, 2],
+    ]);
+
+    // The operator clears the origin's records: it may be paid (and loop) once more.
+    expect(await paidFetch.clearPaymentLoops(server.url)).toBe(3);
+    expect(await rejection(paidFetch(`${server.url}/third`))).toBeInstanceOf(PaymentLoopError);
+    expect(succeeded(network)).toBe(3);
+  }, 60_000);
+
+  it('pays again once the configured cool-down has passed since the last loop', async () => {
+    const { network, payer, server, tokenFile } = await loopingShop();
+    const store = new FileTokenStore(tokenFile);
+    const origin = server.url;
+    // A loop recorded ten seconds ago, by an earlier run.
+    await store.recordPaymentLoop({
+      key: `${origin} GET /loop`,
+      origin,
+      scope: '/loop',
+      method: 'GET',
+      amountMsat: 10_000n,
+      paymentHash: 'ab'.repeat(32),
+      at: Date.now() - 10_000,
+    });
+    const within = createPaidFetch({
+      wallet: payer.wallet,
+      tokenStore: store,
+      policy: loopbackPolicy,
+      paymentLoops: { cooldownMs: 60_000 },
+    });
+    const refused = await rejection(within(`${server.url}/loop`));
+    expect(refused).toBeInstanceOf(PaymentLoopRefusedError);
+    expect(refused.message).toMatch(/may be paid again after \d{4}-\d\d-\d\dT/);
+    expect(succeeded(network)).toBe(0);
+    const after = createPaidFetch({
+      wallet: payer.wallet,
+      tokenStore: store,
+      policy: loopbackPolicy,
+      paymentLoops: { cooldownMs: 5_000 },
+    });
+    expect(await rejection(after(`${server.url}/loop`))).toBeInstanceOf(PaymentLoopError);
+    expect(succeeded(network)).toBe(1);
+    expect((await store.getPaymentLoop(`${origin} GET /loop`))?.count).toBe(2);
   });
 });

@@ -3,12 +3,9 @@
 // The sandbox and the paywall live in this process; the children pay through an HTTP wallet.
 // Then the waiting itself, with two paid fetches sharing one store standing for two processes
 // (each has its own single flight, so only the store keeps them from both paying).
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import {
   createBudget,
   createPaidFetch,
@@ -21,50 +18,14 @@ import {
   type Wallet,
 } from '@l402kit/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFetchChild } from './support/fetch-child.js';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
 import { serveWallet } from './support/wallet-server.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const childScript = fileURLToPath(new URL('./support/race-child.ts', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-interface Outcome {
-  ready?: boolean;
-  status?: number;
-  body?: string;
-  receipt?: { paid: boolean; usedCachedToken: boolean; amountMsat: string; paymentHash?: string };
-  error?: Record<string, unknown>;
-}
-
-/** A child that fetches each URL written to its stdin and answers with one JSON line. */
-function startChild(env: Record<string, string>) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    process.execPath,
-    ['--conditions=@l402kit/source', '--import', 'tsx', childScript],
-    { cwd: root, env: { ...process.env, ...env } },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  cleanups.push(() => {
-    child.kill();
-  });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    async next(): Promise<Outcome> {
-      const line = await lines.next();
-      if (line.done) throw new Error(`child exited: ${stderr.slice(-2000)}`);
-      return JSON.parse(line.value) as Outcome;
-    },
-    fetch(url: string) {
-      child.stdin.write(`${url}\n`);
-    },
-  };
-}
 
 describe('two processes sharing a file token store', () => {
   it('pay once for a resource both request at the same moment, and both get it', async () => {
@@ -77,7 +38,8 @@ describe('two processes sharing a file token store', () => {
     const tokenFile = join(directory, 'tokens.json');
     const env = { WALLET_URL: walletServer.url, TOKEN_FILE: tokenFile };
 
-    const children = [startChild(env), startChild(env)];
+    const children = [startFetchChild(env), startFetchChild(env)];
+    for (const child of children) cleanups.push(child.kill);
     // Both set up before the first start signal, so that they really start together.
     for (const child of children) expect(await child.next()).toEqual({ ready: true });
 

@@ -34,6 +34,7 @@ const byCode: Record<string, number> = {
   POLICY_DENIED: EXIT_CODES.refused,
   APPROVAL_DENIED: EXIT_CODES.refused,
   BODY_NOT_REPLAYABLE: EXIT_CODES.refused,
+  PAYMENT_LOOP_REFUSED: EXIT_CODES.refused,
   PAYMENT_OUTCOME_UNKNOWN: EXIT_CODES.paidNotDelivered,
   PAID_NOT_DELIVERED: EXIT_CODES.paidNotDelivered,
   PAYMENT_LOOP: EXIT_CODES.paidNotDelivered,

@@ -83,6 +83,47 @@ describe('l402kit tokens', () => {
   });
 });
 
+describe('l402kit tokens loops (issue 11 item 9)', () => {
+  it('lists the resources refused after a payment loop, and clears one origin or all', async () => {
+    home = await temporaryHome();
+    const store = new FileTokenStore(home.env.L402KIT_TOKEN_FILE);
+    const record = (origin: string, scope?: string) =>
+      store.recordPaymentLoop({
+        key: scope === undefined ? origin : `${origin} GET ${scope}`,
+        origin,
+        ...(scope === undefined ? {} : { scope, method: 'GET' }),
+        amountMsat: 10_000n,
+        paymentHash: 'ab'.repeat(32),
+        at: Date.UTC(2030, 0, 1),
+      });
+    await record('https://shop.test', '/report');
+    await record('https://shop.test');
+    await record('https://other.test', '/x');
+
+    const listed = await runInProcess(['tokens', 'loops'], home.env);
+    expect(listed.code).toBe(EXIT_CODES.ok);
+    expect(listed.stdout).toMatch(/https:\/\/shop\.test\/report\s+GET\s+1\s+10 sats\s+2030-01-01/);
+    expect(listed.stdout).toContain('https://shop.test (whole origin)');
+    const json = JSON.parse((await runInProcess(['tokens', 'loops', '--json'], home.env)).stdout);
+    expect(json).toHaveLength(3);
+
+    const cleared = await runInProcess(
+      ['tokens', 'loops', 'clear', 'https://shop.test/report'],
+      home.env,
+    );
+    expect(cleared.stdout).toContain('Removed 2 payment loop record(s)');
+    expect((await store.listPaymentLoops()).map((loop) => loop.origin)).toEqual([
+      'https://other.test',
+    ]);
+    expect((await runInProcess(['tokens', 'loops', 'clear'], home.env)).stdout).toContain(
+      'Removed 1',
+    );
+    expect((await runInProcess(['tokens', 'loops'], home.env)).stdout).toContain(
+      'No payment loops',
+    );
+  });
+});
+
 describe('l402kit spend', () => {
   it('shows each payment and the total actually paid, fees included', async () => {
     const { env } = await buySome();

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { formatMsat } from '@l402kit/core';
 import { type CliIo, formatTable, styles } from './cli-io.js';
-import { openTokenFile, type StoredToken } from './core-stores.js';
+import { openTokenFile, type StoredToken, type TokenStore } from './core-stores.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { tokenFilePath } from './paths.js';
 import { UsageError } from './usage-error.js';
 
-export const TOKENS_USAGE = `Usage: l402kit tokens <list|show|remove|clear> [options]
+export const TOKENS_USAGE = `Usage: l402kit tokens <list|show|remove|clear|loops> [options]
 
 The tokens l402kit bought and keeps for reuse (~/.l402kit/tokens.json, or L402KIT_TOKEN_FILE).
 Macaroons and preimages are secrets and are never printed.
@@ -14,7 +14,9 @@ Macaroons and preimages are secrets and are never printed.
   l402kit tokens list [--json]           every token: where it works, state, price, expiry
   l402kit tokens show <id> [--json]      one token (id: its number in the list, a payment hash prefix or its key)
   l402kit tokens remove <id>             forget one token
-  l402kit tokens clear [--force]         forget all tokens (refused while a payment is pending, unless --force)`;
+  l402kit tokens clear [--force]         forget all tokens (refused while a payment is pending, unless --force)
+  l402kit tokens loops [--json]          resources and origins refused after a payment loop (402 again after paying)
+  l402kit tokens loops clear [<url>]     pay them again: the records of one origin (a URL or origin), or all`;
 
 export async function tokensCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -31,9 +33,12 @@ export async function tokensCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout.write(`${TOKENS_USAGE}\n`);
     return EXIT_CODES.ok;
   }
-  if (extra.length > 0) throw new UsageError('too many arguments', TOKENS_USAGE);
+  if (extra.length > (action === 'loops' ? 1 : 0)) {
+    throw new UsageError('too many arguments', TOKENS_USAGE);
+  }
   const path = tokenFilePath(io);
   const store = openTokenFile(path);
+  if (action === 'loops') return loopsCommand(store, path, target, extra[0], values.json, io);
   const tokens = sortTokens(await store.list());
   const style = styles(io.stdout, io.env);
 
@@ -108,6 +113,45 @@ export async function tokensCommand(argv: string[], io: CliIo): Promise<number> 
     default:
       throw new UsageError(`unknown tokens action "${action}"`, TOKENS_USAGE);
   }
+}
+
+async function loopsCommand(
+  store: TokenStore,
+  path: string,
+  action: string | undefined,
+  target: string | undefined,
+  json: boolean | undefined,
+  io: CliIo,
+): Promise<number> {
+  if (action === 'clear') {
+    const removed = (await store.clearPaymentLoops?.(target)) ?? 0;
+    io.stdout.write(
+      `Removed ${removed} payment loop record(s)${target === undefined ? '' : ` for ${target}`}; l402kit may pay there again.\n`,
+    );
+    return EXIT_CODES.ok;
+  }
+  if (action !== undefined) throw new UsageError(`unknown loops action "${action}"`, TOKENS_USAGE);
+  const loops = [...((await store.listPaymentLoops?.()) ?? [])].sort((a, b) => a.lastAt - b.lastAt);
+  if (json) {
+    const plain = loops.map((loop) => ({ ...loop, amountMsat: String(loop.amountMsat) }));
+    io.stdout.write(`${JSON.stringify(plain, null, 2)}\n`);
+  } else if (loops.length === 0) {
+    io.stdout.write(`No payment loops recorded in ${path}.\n`);
+  } else {
+    const rows = loops.map((loop) => [
+      loop.scope === undefined
+        ? `${loop.origin} (whole origin)`
+        : `${loop.origin}${describeScope(loop.scope)}`,
+      loop.method ?? '*',
+      String(loop.count),
+      formatMsat(loop.amountMsat),
+      new Date(loop.lastAt).toISOString(),
+    ]);
+    io.stdout.write(
+      `${formatTable(['Refused', 'Method', 'Loops', 'Paid for nothing', 'Last'], rows, [2])}\n`,
+    );
+  }
+  return EXIT_CODES.ok;
 }
 
 function sortTokens(tokens: StoredToken[]): StoredToken[] {

@@ -169,6 +169,14 @@ export class PaymentLoopError extends L402Error {
   override readonly code = 'PAYMENT_LOOP';
 }
 
+/**
+ * Refused before paying: this resource, or its origin, answered 402 again after being paid
+ * before (a payment loop), and the record has been neither cleared nor outlived its cool-down.
+ */
+export class PaymentLoopRefusedError extends L402Error {
+  override readonly code = 'PAYMENT_LOOP_REFUSED';
+}
+
 /** The HTTP request itself failed (DNS, connection, abort); `paid` says if it was before or after paying. */
 export class RequestFailedError extends L402Error {
   override readonly code: string = 'REQUEST_FAILED';

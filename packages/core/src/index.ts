@@ -110,6 +110,13 @@ export {
   tokenTarget,
 } from './tokens/token-store.js';
 export { FileTokenStore, type FileTokenStoreOptions } from './tokens/file-token-store.js';
+export {
+  type PaymentLoop,
+  PaymentLoopBook,
+  type PaymentLoopReport,
+  paymentLoopTarget,
+} from './tokens/payment-loops.js';
+export type { PaymentLoopOptions } from './client/payment-loop-guard.js';
 export { createSingleFlight, type SingleFlight } from './client/single-flight.js';
 export {
   createSpendLog,

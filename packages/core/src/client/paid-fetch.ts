@@ -15,6 +15,7 @@ import type { Approval } from './approval.js';
 import { deliveryError, formatDuration, type PaymentReceipt } from './delivery-error.js';
 import { guardBody, MAX_TIMER_MS } from './guarded-body.js';
 import { createGuardedFetch } from './guarded-fetch.js';
+import { createPaymentLoopGuard, type PaymentLoopOptions } from './payment-loop-guard.js';
 import { CONNECT_DENIAL, createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
   buyToken,
@@ -37,6 +38,7 @@ import {
 import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
 import { createSingleFlight } from './single-flight.js';
 import type { SpendLog } from './spend-log.js';
+import type { PaymentLoop } from '../tokens/payment-loops.js';
 import {
   MemoryTokenStore,
   type StoredToken,
@@ -89,6 +91,13 @@ export interface PaidFetchOptions {
   onEvent?: (event: PaidFetchEvent) => void;
   /** Append-only JSONL record of every payment attempt and its outcome. */
   spendLog?: SpendLog;
+  /**
+   * After a payment loop (the server answered 402 again after being paid), that resource is
+   * refused without paying, and after `perOrigin` loops (default 2) the whole origin, until an
+   * operator clears the record (`clearPaymentLoops`) or `cooldownMs` (default: none) has passed
+   * since the last loop. The records live in the token store, so they hold across processes.
+   */
+  paymentLoops?: PaymentLoopOptions;
 }
 
 export interface PaidRequestInit extends RequestInit {
@@ -127,6 +136,13 @@ export interface PaidFetch {
    * reservations released), the rest stay pending.
    */
   resolvePending(): Promise<PendingResolution[]>;
+  /** Resources and origins refused after a payment loop (see `paymentLoops`). */
+  paymentLoops(): Promise<PaymentLoop[]>;
+  /**
+   * Forgets payment-loop records so those resources may be paid again: one record by its key,
+   * every record of the origin of a URL (or origin), or all. Returns how many were removed.
+   */
+  clearPaymentLoops(target?: string | URL): Promise<number>;
   readonly wallet: Wallet;
   readonly budget: Budget;
   readonly policy: Policy;
@@ -170,6 +186,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   // Each sent request's deadline, so the returned response's body can be aborted on time.
   const deadlines = new WeakMap<Response, AbortController>();
   const purchases = createSingleFlight<StoredToken>();
+  const loopGuard = createPaymentLoopGuard(tokenStore, scope, options.paymentLoops);
   const emit = (event: PaidFetchEvent) => {
     try {
       options.onEvent?.(event);
@@ -323,6 +340,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       // Paid on an earlier hop of this call, and asked again after a redirect.
       throw loopError(url, paidSoFar, paidSoFar.paymentHash);
     }
+    await loopGuard.refuseIfLooped(url, snapshot.method, receipt.url);
 
     const budgets = budgetsToCharge(budget, currentRunBudget(), init?.budget);
     const { token, boughtHere } = await purchase(
@@ -347,7 +365,8 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       if (paidResponse.status === 402) {
         await paidResponse.body?.cancel();
         await dropToken(tokenStore, token);
-        throw loopError(url, spent, token.paymentHash);
+        const recorded = await loopGuard.record(token);
+        throw loopError(url, spent, token.paymentHash, recorded);
       }
       if (paidResponse.status >= 500) {
         await paidResponse.body?.cancel();
@@ -459,6 +478,8 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
     }
     return results;
   };
+  paidFetch.paymentLoops = () => loopGuard.list();
+  paidFetch.clearPaymentLoops = (target) => loopGuard.clear(target);
   Object.defineProperties(paidFetch, {
     wallet: { value: options.wallet },
     budget: { value: budget },
@@ -476,9 +497,17 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-function loopError(url: URL, paid: PaymentReceipt, paymentHash: string | undefined) {
+function loopError(
+  url: URL,
+  paid: PaymentReceipt,
+  paymentHash: string | undefined,
+  recorded = false,
+) {
+  const remembered = recorded
+    ? ' It will not be paid again until the record is cleared (paidFetch.clearPaymentLoops(), `l402kit tokens loops clear`) or its cool-down passes.'
+    : '';
   return new PaymentLoopError(
-    `The server asked for payment again for ${redactUrl(url)} after this request was paid; l402kit pays at most once per request.`,
+    `The server asked for payment again for ${redactUrl(url)} after this request was paid; l402kit pays at most once per request.${remembered}`,
     {
       url: redactUrl(url),
       paid: paid.paid,
@@ -538,6 +567,7 @@ const refusalCodes = new Set([
   'INVOICE_MISMATCH',
   'NETWORK_MISMATCH',
   'BODY_NOT_REPLAYABLE',
+  'PAYMENT_LOOP_REFUSED',
 ]);
 
 function isRefusal(error: L402Error): boolean {

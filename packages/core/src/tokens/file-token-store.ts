@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { TokenStoreError } from '../errors.js';
+import { type PaymentLoop, type PaymentLoopReport, validatePaymentLoop } from './payment-loops.js';
 import {
   type ClaimResult,
   type StoredToken,
@@ -113,6 +114,23 @@ export class FileTokenStore implements TokenStore {
     await this.#mutate((index) => index.clear());
   }
 
+  async recordPaymentLoop(report: PaymentLoopReport): Promise<PaymentLoop> {
+    const copy = { ...report };
+    return this.#mutate((index) => index.loops.record(copy));
+  }
+
+  async getPaymentLoop(key: string): Promise<PaymentLoop | undefined> {
+    return (await this.#read()).loops.get(key);
+  }
+
+  async listPaymentLoops(): Promise<PaymentLoop[]> {
+    return (await this.#read()).loops.values();
+  }
+
+  async clearPaymentLoops(target?: string): Promise<number> {
+    return this.#mutate((index) => index.loops.clear(target));
+  }
+
   async #read(): Promise<TokenIndex> {
     let signature: FileSignature;
     try {
@@ -180,7 +198,19 @@ export class FileTokenStore implements TokenStore {
         throw this.#corrupt(`token ${position}: ${(error as Error).message}`);
       }
     });
-    return new TokenIndex(tokens);
+    // Optional: files written before payment loops were recorded have none.
+    const rawLoops = (file as { loops?: unknown }).loops ?? [];
+    if (!Array.isArray(rawLoops)) throw this.#corrupt('its payment loop list is not a list');
+    const loops = rawLoops.map((raw: unknown, position: number) => {
+      try {
+        const loop = decodeLoop(raw);
+        validatePaymentLoop(loop);
+        return loop;
+      } catch (error) {
+        throw this.#corrupt(`payment loop ${position}: ${(error as Error).message}`);
+      }
+    });
+    return new TokenIndex(tokens, loops);
   }
 
   #mutate<T>(apply: (index: TokenIndex) => T): Promise<T> {
@@ -220,7 +250,9 @@ export class FileTokenStore implements TokenStore {
 
   async #write(index: TokenIndex): Promise<void> {
     const lines = index.values().map((token) => JSON.stringify(encodeToken(token)));
-    const text = `{"format":"${FORMAT}","version":${VERSION},"tokens":[\n${lines.join(',\n')}\n]}\n`;
+    const loops = index.loops.values().map((loop) => JSON.stringify(encodeLoop(loop)));
+    const loopList = loops.length === 0 ? '' : `,"loops":[\n${loops.join(',\n')}\n]`;
+    const text = `{"format":"${FORMAT}","version":${VERSION},"tokens":[\n${lines.join(',\n')}\n]${loopList}}\n`;
     const temporary = `${this.path}.${process.pid}.${randomUUID()}.tmp`;
     try {
       const handle = await open(temporary, 'wx', 0o600);
@@ -423,6 +455,30 @@ function encodeToken(token: StoredToken): Record<string, unknown> {
     createdAt: token.createdAt,
     expiresAt: token.expiresAt,
   };
+}
+
+function decodeLoop(raw: unknown): PaymentLoop {
+  if (typeof raw !== 'object' || raw === null) throw new RangeError('not an object');
+  const value = raw as Record<string, unknown>;
+  if (typeof value.amountMsat !== 'string' || !/^\d+$/.test(value.amountMsat)) {
+    throw new RangeError('amountMsat must be a decimal string');
+  }
+  const loop = {
+    key: value.key,
+    origin: value.origin,
+    count: value.count,
+    amountMsat: BigInt(value.amountMsat),
+    paymentHash: value.paymentHash,
+    firstAt: value.firstAt,
+    lastAt: value.lastAt,
+  } as PaymentLoop;
+  if (value.scope !== undefined) loop.scope = value.scope as string;
+  if (value.method !== undefined) loop.method = value.method as string;
+  return loop;
+}
+
+function encodeLoop(loop: PaymentLoop): Record<string, unknown> {
+  return { ...loop, amountMsat: loop.amountMsat.toString() };
 }
 
 interface LockInfo {

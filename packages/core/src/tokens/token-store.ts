@@ -1,5 +1,6 @@
 import type { Msat } from '../amount.js';
 import { canonicalOrigin } from '../canonical-host.js';
+import { type PaymentLoop, PaymentLoopBook, type PaymentLoopReport } from './payment-loops.js';
 
 /**
  * A bought L402 token. Stored as `pending` before the invoice is paid (so a crash cannot
@@ -53,7 +54,25 @@ export interface TokenStore {
   claim?(token: StoredToken): Promise<ClaimResult>;
   delete(key: string): Promise<void>;
   list(): Promise<StoredToken[]>;
+  /** Removes every token (payment-loop records stay: see `clearPaymentLoops`). */
   clear(): Promise<void>;
+  /**
+   * Payment-loop records (see `PaymentLoop`): a resource or origin that answered 402 again
+   * after it was paid, which the paid fetch then refuses to pay again. A store shared by
+   * several processes keeps them for all of them (the memory and file stores do); without
+   * these four methods the paid fetch keeps the records in its own memory only.
+   * `recordPaymentLoop` adds one loop to the record under `report.key` (one read-modify-write
+   * for every process sharing the store) and returns the record; a report with the payment
+   * hash already counted there changes nothing.
+   */
+  recordPaymentLoop?(report: PaymentLoopReport): Promise<PaymentLoop>;
+  getPaymentLoop?(key: string): Promise<PaymentLoop | undefined>;
+  listPaymentLoops?(): Promise<PaymentLoop[]>;
+  /**
+   * Forgets the records `paymentLoopTarget(target)` names (one record by its key, or every
+   * record of a URL's or origin's canonical origin), or every record; returns how many.
+   */
+  clearPaymentLoops?(target?: string): Promise<number>;
 }
 
 /** What `TokenStore.claim` did: wrote the pending token, or found the key held by `existing`. */
@@ -236,9 +255,12 @@ export class TokenIndex {
   readonly #tokens = new Map<string, StoredToken>();
   // origin -> scope -> keys
   readonly #byOrigin = new Map<string, Map<string, Set<string>>>();
+  /** Payment-loop records, kept with the tokens so that a file store writes both in one step. */
+  readonly loops: PaymentLoopBook;
 
-  constructor(tokens: Iterable<StoredToken> = []) {
+  constructor(tokens: Iterable<StoredToken> = [], loops: Iterable<PaymentLoop> = []) {
     for (const token of tokens) this.set(token);
+    this.loops = new PaymentLoopBook(loops);
   }
 
   get size(): number {
@@ -378,6 +400,22 @@ export class MemoryTokenStore implements TokenStore {
 
   async clear(): Promise<void> {
     this.#index.clear();
+  }
+
+  async recordPaymentLoop(report: PaymentLoopReport): Promise<PaymentLoop> {
+    return this.#index.loops.record(report);
+  }
+
+  async getPaymentLoop(key: string): Promise<PaymentLoop | undefined> {
+    return this.#index.loops.get(key);
+  }
+
+  async listPaymentLoops(): Promise<PaymentLoop[]> {
+    return this.#index.loops.values();
+  }
+
+  async clearPaymentLoops(target?: string): Promise<number> {
+    return this.#index.loops.clear(target);
   }
 }
 

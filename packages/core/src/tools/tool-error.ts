@@ -19,6 +19,8 @@ const nextSteps: Record<string, string> = {
     'Do not pay for this again now; the wallet will settle it. Use another source meanwhile.',
   PAID_NOT_DELIVERED: 'The token is kept: retrying the same request costs nothing.',
   PAYMENT_LOOP: 'The server kept asking for payment after being paid; do not retry it.',
+  PAYMENT_LOOP_REFUSED:
+    'This server took a payment before without delivering; it will not be paid again. Use another source.',
   REQUEST_FAILED: 'Check the URL; you may retry once.',
   BODY_NOT_REPLAYABLE: 'Send a smaller request body.',
 };
