@@ -1,4 +1,5 @@
 import { formatMsat, type Msat } from './amount.js';
+import { redactCause, redactUrlsIn, redactUrlText } from './redact.js';
 
 /** Whether money left the wallet: yes, no, or not known yet (counted as spent until resolved). */
 export type Paid = true | false | 'unknown';
@@ -15,7 +16,8 @@ export interface L402ErrorDetails {
 
 /**
  * Base of every error l402kit throws. `code` is stable across versions; `paid` always says
- * whether a payment happened. Messages never contain macaroons, preimages or wallet secrets.
+ * whether a payment happened. Messages never contain macaroons, preimages or wallet secrets,
+ * nor the userinfo, query or fragment of a URL (also not in `cause`).
  */
 export class L402Error extends Error {
   readonly code: string = 'L402_ERROR';
@@ -26,13 +28,18 @@ export class L402Error extends Error {
   readonly url: string | undefined;
 
   constructor(message: string, details: L402ErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // URLs lose their userinfo, query and fragment here, whoever wrote the text (undici puts
+    // the full URL in its messages).
+    super(
+      redactUrlsIn(message),
+      details.cause === undefined ? undefined : { cause: redactCause(details.cause) },
+    );
     this.name = new.target.name;
     this.paid = details.paid ?? false;
     this.amountMsat = details.amountMsat ?? 0n;
     this.feeMsat = details.feeMsat ?? 0n;
     this.paymentHash = details.paymentHash;
-    this.url = details.url;
+    this.url = details.url === undefined ? undefined : redactUrlText(details.url);
   }
 
   /** One sentence on whether money moved, for people and models. */

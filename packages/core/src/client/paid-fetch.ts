@@ -36,6 +36,7 @@ import {
   withoutBody,
 } from './request-snapshot.js';
 import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
+import { redactCause, redactInputIn, redactUrl } from '../redact.js';
 import { createSingleFlight } from './single-flight.js';
 import type { SpendLog } from './spend-log.js';
 import type { PaymentLoop } from '../tokens/payment-loops.js';
@@ -436,11 +437,11 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       let error =
         caught instanceof L402Error
           ? caught
-          : new RequestFailedError(`The request could not be made: ${describe(caught)}`, {
+          : new RequestFailedError(`The request could not be made: ${describe(caught, input)}`, {
               url: snapshot ? redactUrl(snapshot.url) : undefined,
               paid: total?.paid ?? false,
               amountMsat: total ? total.amountMsat + total.feeMsat : 0n,
-              cause: caught,
+              cause: redactCause(caught, input),
             });
       if (total?.paid && error.paid === false) {
         // A later hop failed, but this call did pay on an earlier one: say so.
@@ -465,8 +466,8 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       return quote;
     } catch (error) {
       if (error instanceof L402Error) throw error;
-      throw new RequestFailedError(`The quote could not be made: ${describe(error)}`, {
-        cause: error,
+      throw new RequestFailedError(`The quote could not be made: ${describe(error, input)}`, {
+        cause: redactCause(error, input),
       });
     }
   };
@@ -583,12 +584,12 @@ function policyDenial(error: unknown): PolicyDeniedError | undefined {
   return undefined;
 }
 
-/** Origin and path only: query strings may carry secrets. */
-export function redactUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
+/** `error` in a few words; `input` (the URL as given, maybe unparsable) is echoed without its secrets. */
+function describe(error: unknown, input?: RequestInfo | URL): string {
+  return redactInputIn(describeRaw(error), input);
 }
 
-function describe(error: unknown): string {
+function describeRaw(error: unknown): string {
   if (error instanceof L402Error) return error.code;
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;

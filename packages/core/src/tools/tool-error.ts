@@ -1,5 +1,6 @@
 import { formatMsat } from '../amount.js';
 import { L402Error } from '../errors.js';
+import { redactUrlsIn } from '../redact.js';
 
 // What a model may sensibly do next, by error code.
 const nextSteps: Record<string, string> = {
@@ -28,7 +29,7 @@ const nextSteps: Record<string, string> = {
 /** An error as text for a model: what went wrong, whether money moved, what to do next. */
 export function formatToolError(toolName: string, error: unknown): string {
   if (!(error instanceof L402Error)) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = redactUrlsIn(error instanceof Error ? error.message : String(error));
     return `${toolName} failed: ${message}. Nothing was paid.`;
   }
   const next =
