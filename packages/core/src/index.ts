@@ -32,7 +32,13 @@ export type {
   Wallet,
   WalletBudget,
 } from './wallet.js';
-export { DEFAULT_FEE_LIMIT, type FeeLimit, maxFeeFor } from './budget/fee-limit.js';
+export {
+  checkFeeLimit,
+  DEFAULT_FEE_LIMIT,
+  type FeeLimit,
+  feeToReserve,
+  maxFeeFor,
+} from './budget/fee-limit.js';
 export {
   createPaidFetch,
   DEFAULT_BODY_TIMEOUT_MS,

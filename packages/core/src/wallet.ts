@@ -10,7 +10,10 @@ export interface PayInvoiceRequest {
   amountMsat: Msat;
   /** Payment hash (hex) the caller decoded from the invoice. */
   paymentHash: string;
-  /** The most the wallet may spend on routing fees. */
+  /**
+   * The most the wallet may spend on fees: reserved in every budget before paying. A wallet
+   * whose backend cannot keep to a limit declares its own worst case (`worstCaseFeeMsat`).
+   */
   maxFeeMsat: Msat;
   /** After this the wallet stops waiting and reports an unknown outcome. */
   timeoutMs: number;
@@ -65,6 +68,13 @@ export interface Wallet {
   /** Looks up an outgoing payment by its payment hash (hex). */
   lookupPayment?(paymentHash: string): Promise<PaymentStatus>;
   getBudget?(): Promise<WalletBudget | undefined>;
+  /**
+   * The most this wallet may charge in fees to pay `amountMsat`, for a wallet whose backend takes
+   * no fee limit (phoenixd, LNbits, NWC) and so may not keep to `PayInvoiceRequest.maxFeeMsat`.
+   * Core reserves the larger of this and its own fee limit before paying, so that no budget
+   * level can end above its limit. Leave it out when the wallet keeps to `maxFeeMsat`.
+   */
+  worstCaseFeeMsat?(amountMsat: Msat): Msat;
   /** Releases sockets and timers so the process can exit. */
   close?(): Promise<void>;
 }

@@ -18,3 +18,8 @@ export {
   walletFromEnv,
   walletFromUrl,
 } from './wallet-from-url.js';
+export {
+  LNBITS_DEFAULT_FEE_RESERVE,
+  NWC_DEFAULT_WORST_CASE_FEE,
+  PHOENIXD_WORST_CASE_FEE,
+} from './worst-case-fee.js';

@@ -1,6 +1,7 @@
 import {
   type CreatedInvoice,
   type CreateInvoiceRequest,
+  type FeeLimit,
   InsufficientBalanceError,
   InvoiceAlreadyPaidError,
   type L402Error,
@@ -25,6 +26,7 @@ import {
   unknownOutcome,
 } from './http-json.js';
 import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
+import { LNBITS_DEFAULT_FEE_RESERVE, worstCaseFeeFor } from './worst-case-fee.js';
 
 export interface LnbitsWalletOptions {
   /** The LNbits instance, e.g. `https://legend.lnbits.com`. */
@@ -35,12 +37,19 @@ export interface LnbitsWalletOptions {
   invoiceKey?: string;
   /** Timeout for balance, invoice and lookup calls; payments use the caller's timeout. */
   timeoutMs?: number;
+  /**
+   * The instance's fee reserve: the most LNbits lets its funding source spend on fees, reserved
+   * in the budget before paying. Default `LNBITS_DEFAULT_FEE_RESERVE`, max(2 sat, 1 %); set it
+   * to the instance's `LNBITS_RESERVE_FEE_MIN` / `_PERCENT`, plus any service fee it charges.
+   */
+  worstCaseFee?: FeeLimit;
 }
 
 export interface LnbitsWallet extends Wallet {
   getBalance(): Promise<{ balanceMsat: Msat }>;
   createInvoice(request: CreateInvoiceRequest): Promise<CreatedInvoice>;
   lookupPayment(paymentHash: string): Promise<PaymentStatus>;
+  worstCaseFeeMsat(amountMsat: Msat): Msat;
   close(): Promise<void>;
 }
 
@@ -51,7 +60,8 @@ const POLL_INTERVAL_MS = 250;
  * A wallet backed by an LNbits wallet: `POST /api/v1/payments` with `out: true` pays (LNbits
  * answers once the payment settled or failed), then `GET /api/v1/payments/{hash}` gives the
  * preimage and the fee. LNbits' API takes no fee limit: LNbits caps routing fees with its own
- * fee reserve, and the fee it reports is returned as is.
+ * fee reserve, which the wallet declares as its worst case for core to reserve; the fee it
+ * reports is returned as is.
  */
 export function createLnbitsWallet(options: LnbitsWalletOptions): LnbitsWallet {
   const { url, host } = backendUrl(options.url, 'LNbits');
@@ -62,6 +72,10 @@ export function createLnbitsWallet(options: LnbitsWalletOptions): LnbitsWallet {
     );
   }
   const canPay = options.adminKey !== undefined;
+  const worstCaseFeeMsat = worstCaseFeeFor(
+    options.worstCaseFee ?? LNBITS_DEFAULT_FEE_RESERVE,
+    `LNbits at ${host}`,
+  );
   const backend = new HttpBackend({
     name: `LNbits at ${host}`,
     url,
@@ -81,6 +95,7 @@ export function createLnbitsWallet(options: LnbitsWalletOptions): LnbitsWallet {
 
   return {
     name: `lnbits:${host}`,
+    worstCaseFeeMsat,
 
     async payInvoice(request: PayInvoiceRequest): Promise<PayInvoiceResult> {
       const stakes = payStakes(request);

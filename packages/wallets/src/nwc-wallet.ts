@@ -2,6 +2,7 @@ import type { Nip47Transaction, NWCClient } from '@getalby/sdk/nwc';
 import {
   type CreatedInvoice,
   type CreateInvoiceRequest,
+  type FeeLimit,
   type L402Error,
   type Msat,
   type PayInvoiceRequest,
@@ -20,12 +21,19 @@ import { ensureWebSocket } from './ensure-websocket.js';
 import { payStakes, type RequestStakes, unknownOutcome } from './http-json.js';
 import { nip47Error } from './nwc-errors.js';
 import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
+import { NWC_DEFAULT_WORST_CASE_FEE, worstCaseFeeFor } from './worst-case-fee.js';
 
 export interface NwcWalletOptions {
   /** `nostr+walletconnect://<wallet pubkey>?relay=wss://...&secret=<hex>` from the wallet. */
   url: string;
   /** Timeout for balance, invoice, budget and lookup calls; payments use the caller's timeout. */
   timeoutMs?: number;
+  /**
+   * The most the wallet may charge in fees (NIP-47 has no fee limit), reserved in the budget
+   * before paying. Default `NWC_DEFAULT_WORST_CASE_FEE`, Alby Hub's max(10 sat, 1 %); set your
+   * wallet's own rule if it differs.
+   */
+  worstCaseFee?: FeeLimit;
 }
 
 export interface NwcWallet extends Wallet {
@@ -34,6 +42,7 @@ export interface NwcWallet extends Wallet {
   lookupPayment(paymentHash: string): Promise<PaymentStatus>;
   /** The wallet-side budget of this connection, when the wallet offers `get_budget`. */
   getBudget(): Promise<WalletBudget | undefined>;
+  worstCaseFeeMsat(amountMsat: Msat): Msat;
   close(): Promise<void>;
 }
 
@@ -67,6 +76,10 @@ export function createNwcWallet(options: NwcWalletOptions): NwcWallet {
   const connection = parseConnectionUrl(options.url);
   const name = `nwc:${connection.walletPubkey.slice(0, 12)}`;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const worstCaseFeeMsat = worstCaseFeeFor(
+    options.worstCaseFee ?? NWC_DEFAULT_WORST_CASE_FEE,
+    name,
+  );
   const running = new Set<Promise<unknown>>();
   let loaded: Promise<{ sdk: NwcModule; client: NWCClient }> | undefined;
   let info: Promise<ServiceInfo> | undefined;
@@ -162,6 +175,7 @@ export function createNwcWallet(options: NwcWalletOptions): NwcWallet {
 
   return {
     name,
+    worstCaseFeeMsat,
 
     async payInvoice(request: PayInvoiceRequest): Promise<PayInvoiceResult> {
       const stakes = payStakes(request);

@@ -82,6 +82,41 @@ describe('phoenixd wallet against a reproduction of the phoenixd HTTP API', () =
     expect(feeMsat).toBe(2_999n);
   });
 
+  it('item 5: declares phoenixd fee rule, 4 sat + 0.4 %, as its worst case', async () => {
+    const { wallet } = await setup();
+    expect(wallet.worstCaseFeeMsat(10_000n)).toBe(4_040n);
+    expect(wallet.worstCaseFeeMsat(1_000_001n)).toBe(8_001n); // rounded up
+    const custom = createPhoenixdWallet({
+      url: 'http://127.0.0.1:9740',
+      password: PASSWORD,
+      worstCaseFee: { baseMsat: 0n, ppm: 5_000 },
+    });
+    expect(custom.worstCaseFeeMsat(10_000n)).toBe(50n);
+    expect(() =>
+      createPhoenixdWallet({
+        url: 'http://127.0.0.1:9740',
+        password: PASSWORD,
+        worstCaseFee: { baseMsat: -1n, ppm: 0 },
+      }),
+    ).toThrow(/worstCaseFee/);
+  });
+
+  it('item 5: a fee rounded up from whole sats is never above the worst case', async () => {
+    // phoenixd's own fee, 4 sat + 0.4 %: 4,040 msat on 10 sats, which the pay answer truncates to 4.
+    const network = createSandboxNetwork({ feeBaseMsat: 4_000n, feeRatePpm: 4_000 });
+    const payer = network.createNode({ name: 'payer', balanceSats: 100 });
+    const merchant = network.createNode({ name: 'merchant' });
+    const phoenixd = await startPhoenixdReproduction({ wallet: payer.wallet, password: PASSWORD });
+    phoenixd.hideRecords = true;
+    const wallet = createPhoenixdWallet({ url: phoenixd.url, password: PASSWORD });
+    cleanups.push(
+      () => phoenixd.close(),
+      () => wallet.close(),
+    );
+    const { feeMsat } = await pay(wallet, merchant, 10).result;
+    expect(feeMsat).toBe(4_040n);
+  });
+
   it('turns an HTTP 200 with a reason into typed failures, nothing moved', async () => {
     const { payer, merchant, wallet } = await setup(500);
     const poor = pay(wallet, merchant, 1_000);

@@ -1,6 +1,7 @@
 import {
   type CreatedInvoice,
   type CreateInvoiceRequest,
+  type FeeLimit,
   InsufficientBalanceError,
   InvoiceAlreadyPaidError,
   type L402Error,
@@ -26,6 +27,7 @@ import {
   unknownOutcome,
 } from './http-json.js';
 import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
+import { PHOENIXD_WORST_CASE_FEE, worstCaseFeeFor } from './worst-case-fee.js';
 
 export interface PhoenixdWalletOptions {
   /** phoenixd's HTTP API, `http://127.0.0.1:9740` by default in phoenix.conf. */
@@ -34,20 +36,27 @@ export interface PhoenixdWalletOptions {
   password: string;
   /** Timeout for balance, invoice and lookup calls; payments use the caller's timeout. */
   timeoutMs?: number;
+  /**
+   * The most phoenixd may charge in fees, reserved in the budget before paying. Default
+   * `PHOENIXD_WORST_CASE_FEE`, 4 sat + 0.4 %: change it only if ACINQ changes its fee.
+   */
+  worstCaseFee?: FeeLimit;
 }
 
 export interface PhoenixdWallet extends Wallet {
   getBalance(): Promise<{ balanceMsat: Msat }>;
   createInvoice(request: CreateInvoiceRequest): Promise<CreatedInvoice>;
   lookupPayment(paymentHash: string): Promise<PaymentStatus>;
+  worstCaseFeeMsat(amountMsat: Msat): Msat;
   close(): Promise<void>;
 }
 
 /**
  * A wallet backed by phoenixd. A failed payment is an HTTP 200 with a `reason`, not an error
- * status. phoenixd's API takes no fee limit (ACINQ's LSP sets the fee), and its `routingFeeSat`
- * is truncated to whole sats, so the exact fee is read from the payment record; when that
- * fails the fee is rounded up, never down.
+ * status. phoenixd's API takes no fee limit (ACINQ's LSP sets the fee: 4 sat + 0.4 %), so the
+ * wallet declares that worst case for core to reserve. Its `routingFeeSat` is truncated to
+ * whole sats, so the exact fee is read from the payment record; when that fails the fee is
+ * rounded up, never down (to the worst case at most, which it cannot exceed).
  */
 export function createPhoenixdWallet(options: PhoenixdWalletOptions): PhoenixdWallet {
   const { url, host } = backendUrl(options.url, 'phoenixd');
@@ -62,6 +71,10 @@ export function createPhoenixdWallet(options: PhoenixdWalletOptions): PhoenixdWa
     secrets: [options.password, basic],
   });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const worstCaseFeeMsat = worstCaseFeeFor(
+    options.worstCaseFee ?? PHOENIXD_WORST_CASE_FEE,
+    `phoenixd at ${host}`,
+  );
 
   const outgoing = (paymentHash: string, timeout: number, signal?: AbortSignal) =>
     backend.send({
@@ -74,6 +87,7 @@ export function createPhoenixdWallet(options: PhoenixdWalletOptions): PhoenixdWa
 
   return {
     name: `phoenixd:${host}`,
+    worstCaseFeeMsat,
 
     async payInvoice(request: PayInvoiceRequest): Promise<PayInvoiceResult> {
       const stakes = payStakes(request);
@@ -97,7 +111,7 @@ export function createPhoenixdWallet(options: PhoenixdWalletOptions): PhoenixdWa
         throw unknownOutcome(backend, 'the pay answer has neither a preimage nor a reason', stakes);
       }
       // Up to 999 msat may have been cut off; take the exact fee from the record when we can.
-      let feeMsat = truncatedFee * 1000n + 999n;
+      let feeMsat = roundedUpFee(truncatedFee, worstCaseFeeMsat(request.amountMsat));
       try {
         const record = await outgoing(request.paymentHash, Math.max(1, deadline - Date.now()));
         const status = record.ok ? outgoingStatus(await record.json()) : undefined;
@@ -215,4 +229,13 @@ async function refusedPayment(
     return new PaymentFailedError(message, details);
   }
   return unknownOutcome(backend, `HTTP ${answer.status} from the pay call (${said})`, stakes);
+}
+
+/**
+ * The fee from phoenixd's whole-sat `routingFeeSat`, rounded up: the truncated part is at most
+ * 999 msat, and the fee is never above phoenixd's worst case, so the smaller bound is taken.
+ */
+function roundedUpFee(truncatedSat: Msat, worstCaseMsat: Msat): Msat {
+  const upper = truncatedSat * 1000n + 999n;
+  return worstCaseMsat >= truncatedSat * 1000n && worstCaseMsat < upper ? worstCaseMsat : upper;
 }

@@ -142,6 +142,41 @@ describe('walletFromUrl builds each backend from one URL', () => {
   });
 });
 
+describe('item 5: wallets whose backend takes no fee limit declare their worst case', () => {
+  it('LNbits: its default fee reserve, or the instance reserve given in the URL', () => {
+    const standard = walletFromUrl(`lnbits://${KEY}@legend.lnbits.com`);
+    expect(standard.worstCaseFeeMsat?.(10_000n)).toBe(2_000n);
+    expect(standard.worstCaseFeeMsat?.(1_000_000n)).toBe(10_000n);
+    const raised = walletFromUrl(
+      `lnbits://${KEY}@legend.lnbits.com?reserve_fee_min=5000&reserve_fee_percent=2.5`,
+    );
+    expect(raised.worstCaseFeeMsat?.(10_000n)).toBe(5_000n);
+    expect(raised.worstCaseFeeMsat?.(1_000_000n)).toBe(25_000n);
+    for (const query of [
+      'reserve_fee_min=-1',
+      'reserve_fee_min=2sat',
+      'reserve_fee_percent=lots',
+    ]) {
+      expect(() => walletFromUrl(`lnbits://${KEY}@legend.lnbits.com?${query}`), query).toThrow(
+        WalletConfigError,
+      );
+    }
+  });
+
+  it('phoenixd: 4 sat + 0.4 %; NWC: Alby Hub max(10 sat, 1 %); LND and CLN keep to the limit they are sent', () => {
+    expect(walletFromUrl('phoenixd://:pw@127.0.0.1:9740').worstCaseFeeMsat?.(10_000n)).toBe(4_040n);
+    const nwc = walletFromUrl(
+      `nostr+walletconnect://${'b'.repeat(64)}?relay=wss://relay.example&secret=${'c'.repeat(64)}`,
+    );
+    expect(nwc.worstCaseFeeMsat?.(10_000n)).toBe(10_000n);
+    expect(nwc.worstCaseFeeMsat?.(2_000_000n)).toBe(20_000n);
+    expect(walletFromUrl(`lnd+rest://${'ab'.repeat(8)}@127.0.0.1:8080`).worstCaseFeeMsat).toBe(
+      undefined,
+    );
+    expect(walletFromUrl(`clnrest://${RUNE}@127.0.0.1:3010`).worstCaseFeeMsat).toBe(undefined);
+  });
+});
+
 describe('walletFromUrl never repeats a secret', () => {
   const cases: Array<[string, string, RegExp]> = [
     [`lnd+rest://@127.0.0.1:8080`, '', /lnd\+rest:\/\/127\.0\.0\.1:8080: put the macaroon/],

@@ -13,6 +13,7 @@ import { createLnbitsWallet } from './lnbits-wallet.js';
 import { createLndWallet } from './lnd-wallet.js';
 import { createNwcWallet } from './nwc-wallet.js';
 import { createPhoenixdWallet } from './phoenixd-wallet.js';
+import { LNBITS_DEFAULT_FEE_RESERVE } from './worst-case-fee.js';
 
 export interface WalletFromUrlOptions {
   /** Timeout for balance, invoice and lookup calls; payments use the caller's timeout. */
@@ -35,7 +36,7 @@ export const WALLET_ENV_VARIABLE = 'L402KIT_WALLET';
  * Builds a wallet from one connection URL:
  * - `nostr+walletconnect://<wallet pubkey>?relay=wss://...&secret=<hex>`
  * - `lnd+rest://<macaroon hex>@host:port[?cert=/path/tls.cert][&tls=false]`
- * - `lnbits://<admin key>@host[:port][/path][?tls=false]`
+ * - `lnbits://<admin key>@host[:port][/path][?tls=false][&reserve_fee_min=<msat>&reserve_fee_percent=<n>]`
  * - `phoenixd://:<http-password>@host:port[?tls=true]` (plain http by default, as phoenixd serves)
  * - `clnrest://<rune>@host:port[?cert=/path/ca.pem][&tls=false]`
  * - `sandbox:[?balance=<sats>]`
@@ -72,7 +73,12 @@ export function walletFromUrl(url: string, options: WalletFromUrlOptions = {}): 
     case 'lnbits':
       if (secret.user === '')
         throw new WalletConfigError(`${where}: put the admin key before the @`);
-      return createLnbitsWallet({ url: httpUrl(true), adminKey: secret.user, ...timeout });
+      return createLnbitsWallet({
+        url: httpUrl(true),
+        adminKey: secret.user,
+        ...lnbitsFeeReserve(query, where),
+        ...timeout,
+      });
     case 'phoenixd':
       if (secret.password === '') {
         throw new WalletConfigError(`${where}: put the http-password after ":" and before the @`);
@@ -182,5 +188,28 @@ function sandboxWallet(text: string): SandboxUrlWallet {
     createInvoice: (request) => wallet.createInvoice!(request),
     lookupPayment: (paymentHash) => wallet.lookupPayment!(paymentHash),
     close: async () => {},
+  };
+}
+
+/**
+ * The instance's fee reserve from `?reserve_fee_min=<msat>&reserve_fee_percent=<n>`, named after
+ * LNbits' own LNBITS_RESERVE_FEE_MIN and LNBITS_RESERVE_FEE_PERCENT; LNbits' defaults otherwise.
+ */
+function lnbitsFeeReserve(query: URLSearchParams, where: string) {
+  const minimum = query.get('reserve_fee_min');
+  const percent = query.get('reserve_fee_percent');
+  if (minimum === null && percent === null) return {};
+  if (minimum !== null && !/^\d{1,15}$/.test(minimum)) {
+    throw new WalletConfigError(`${where}: reserve_fee_min must be a whole number of msat`);
+  }
+  if (percent !== null && !/^\d{1,3}(\.\d{1,4})?$/.test(percent)) {
+    throw new WalletConfigError(`${where}: reserve_fee_percent must be a number such as 1.0`);
+  }
+  return {
+    worstCaseFee: {
+      baseMsat: 0n,
+      ppm: percent === null ? LNBITS_DEFAULT_FEE_RESERVE.ppm : Math.round(Number(percent) * 10_000),
+      minimumMsat: minimum === null ? LNBITS_DEFAULT_FEE_RESERVE.minimumMsat! : BigInt(minimum),
+    },
   };
 }

@@ -461,7 +461,7 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       await policy.checkUrl(snapshot.url);
       const response = await send(requestInit(snapshot, snapshot.url), snapshot.url);
       await response.body?.cancel();
-      const quote = quoteChallenge(snapshot.url, response, context.feeLimit);
+      const quote = quoteChallenge(snapshot.url, response, context.feeLimit, context.wallet);
       emit({ type: 'quote', url: quote.url, quote });
       return quote;
     } catch (error) {

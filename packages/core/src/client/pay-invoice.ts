@@ -9,7 +9,7 @@ import {
   PreimageMismatchError,
   PriceAboveCapError,
 } from '../errors.js';
-import { DEFAULT_FEE_LIMIT, type FeeLimit, maxFeeFor } from '../budget/fee-limit.js';
+import { DEFAULT_FEE_LIMIT, type FeeLimit, feeToReserve } from '../budget/fee-limit.js';
 import { decodeInvoice, isInvoiceExpired } from '../protocol/invoice.js';
 import { type Approval, authorizePayment } from './approval.js';
 import type { Policy } from './policy.js';
@@ -76,7 +76,7 @@ export async function payInvoice(
       details,
     );
   }
-  const maxFeeMsat = maxFeeFor(amountMsat, options.feeLimit ?? DEFAULT_FEE_LIMIT);
+  const maxFeeMsat = feeToReserve(amountMsat, options.feeLimit ?? DEFAULT_FEE_LIMIT, wallet);
   await authorizePayment(options.policy, options.approval, {
     url: invoiceApprovalUrl(invoice.paymentHash),
     method: INVOICE_METHOD,

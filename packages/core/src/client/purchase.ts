@@ -14,7 +14,7 @@ import {
   PriceAboveCapError,
   RequestFailedError,
 } from '../errors.js';
-import { type FeeLimit, maxFeeFor } from '../budget/fee-limit.js';
+import { type FeeLimit, feeToReserve } from '../budget/fee-limit.js';
 import { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from '../protocol/invoice.js';
 import { type DecodedMacaroon, decodeMacaroon } from '../protocol/macaroon.js';
 import {
@@ -72,7 +72,7 @@ export interface PriceQuote {
   priceMsat?: Msat;
   /** Rounded up, for display. */
   priceSats?: number;
-  /** The routing fee limit that paying this price reserves. */
+  /** The fee that paying this price reserves: the fee limit, or the wallet worst case when higher. */
   maxFeeMsat?: Msat;
   /** The payee's node public key, from the invoice. */
   payee?: string;
@@ -109,7 +109,12 @@ export function readChallenge(header: string, url: string): ReadChallenge {
   return { challenge, invoice, macaroon };
 }
 
-export function quoteChallenge(url: URL, response: Response, feeLimit: FeeLimit): PriceQuote {
+export function quoteChallenge(
+  url: URL,
+  response: Response,
+  feeLimit: FeeLimit,
+  wallet: Pick<Wallet, 'name' | 'worstCaseFeeMsat'>,
+): PriceQuote {
   const base = { url: `${url.origin}${url.pathname}`, host: url.host, status: response.status };
   const header = response.headers.get('www-authenticate');
   if (response.status !== 402 || !header || !selectChallenge(parseChallenges(header))) return base;
@@ -124,7 +129,7 @@ export function quoteChallenge(url: URL, response: Response, feeLimit: FeeLimit)
     ...base,
     priceMsat: invoice.amountMsat,
     priceSats: msatToSats(invoice.amountMsat),
-    maxFeeMsat: maxFeeFor(invoice.amountMsat, feeLimit),
+    maxFeeMsat: feeToReserve(invoice.amountMsat, feeLimit, wallet),
     payee: invoice.payee,
     ...(invoice.description === undefined ? {} : { description: invoice.description }),
     invoiceExpiresAt: invoice.expiresAt,
@@ -204,7 +209,7 @@ export async function buyToken(
       refusal,
     );
   }
-  const maxFeeMsat = maxFeeFor(amountMsat, context.feeLimit);
+  const maxFeeMsat = feeToReserve(amountMsat, context.feeLimit, context.wallet);
   // The approval is checked against the invoice met now, not the one that was quoted.
   await authorizePayment(context.policy, context.approval, {
     url: url.href,

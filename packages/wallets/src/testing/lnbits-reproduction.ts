@@ -26,6 +26,11 @@ export interface LnbitsReproductionOptions {
    * `pending` (HTTP 201); as long as the exchange lasts by default.
    */
   pendingAfterMs?: number;
+  /**
+   * The fee reserve LNbits hands its funding source as the fee limit. Default LNbits' default
+   * reserve, max(2 sat, 1 %) (`LNBITS_RESERVE_FEE_MIN` / `LNBITS_RESERVE_FEE_PERCENT`).
+   */
+  feeReserveMsat?: (amountMsat: Msat) => Msat;
 }
 
 export interface LnbitsReproduction extends LoopbackServer {
@@ -55,7 +60,7 @@ export async function startLnbitsReproduction(
   return reproduction;
 }
 
-function feeReserve(amountMsat: Msat): Msat {
+function defaultFeeReserve(amountMsat: Msat): Msat {
   const percent = (amountMsat + 99n) / 100n;
   return percent > 2_000n ? percent : 2_000n;
 }
@@ -68,6 +73,7 @@ async function handle(
   incoming: Map<string, { invoice: string; amountMsat: Msat; memo: string }>,
   hang: boolean,
 ): Promise<void> {
+  const feeReserve = options.feeReserveMsat ?? defaultFeeReserve;
   const key = request.headers['x-api-key'];
   const admin = key === options.adminKey;
   const route = `${request.method} ${request.path}`;

@@ -25,6 +25,11 @@ export interface TestNwcServiceOptions {
    * and the service offers get_budget.
    */
   budgetMsat?: Msat;
+  /**
+   * The most the backing wallet may spend on fees for one payment (NIP-47 has no fee limit);
+   * also counted against `budgetMsat` before paying. Default Alby Hub's reserve, max(10 sat, 1 %).
+   */
+  maxFeeMsat?: (amountMsat: Msat) => Msat;
 }
 
 type Method =
@@ -183,7 +188,7 @@ export async function startTestNwcService(options: TestNwcServiceOptions): Promi
       const decoded = backing.decode(request.invoice);
       if (decoded === undefined || decoded.amountMsat === undefined)
         return fail('OTHER', 'invalid invoice');
-      const maxFeeMsat = 1_000n + decoded.amountMsat / 100n;
+      const maxFeeMsat = (options.maxFeeMsat ?? albyHubFeeReserve)(decoded.amountMsat);
       if (
         options.budgetMsat !== undefined &&
         spentMsat + decoded.amountMsat + maxFeeMsat > options.budgetMsat
@@ -237,4 +242,10 @@ export async function startTestNwcService(options: TestNwcServiceOptions): Promi
     nwc.close();
   };
   return service;
+}
+
+/** Alby Hub's `CalculateFeeReserveMsat`: max(1 %, 10 sat), the 1 % rounded up. */
+function albyHubFeeReserve(amountMsat: Msat): Msat {
+  const percent = (amountMsat + 99n) / 100n;
+  return percent > 10_000n ? percent : 10_000n;
 }

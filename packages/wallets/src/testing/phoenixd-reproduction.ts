@@ -25,6 +25,11 @@ export interface PhoenixdReproductionOptions {
   password: string;
   /** `http-password-limited-access`: everything but paying. */
   limitedPassword?: string;
+  /**
+   * The most the backing wallet may spend on fees for one payment, whatever the client asked.
+   * Default phoenixd's rule, 4 sat + 0.4 % (its LSP's trampoline fee).
+   */
+  maxFeeMsat?: (amountMsat: Msat) => Msat;
 }
 
 export interface PhoenixdReproduction extends LoopbackServer {
@@ -35,9 +40,8 @@ export interface PhoenixdReproduction extends LoopbackServer {
   backing: BackingWallet;
 }
 
-// phoenixd routes fees through ACINQ's LSP; the API takes no fee limit. The reproduction lets
-// the backing wallet spend up to this share of the amount (plus 4 sat) on fees.
-const FEE_ALLOWANCE_PPM = 4_000n;
+// phoenixd pays through ACINQ's trampoline node for 4 sat + 0.4 %; the API takes no fee limit.
+const phoenixdFee = (amountMsat: Msat): Msat => 4_000n + (amountMsat * 4_000n) / 1_000_000n;
 
 /**
  * A loopback reproduction of phoenixd's HTTP API (phoenixd 0.6 API reference and its Ktor
@@ -115,7 +119,7 @@ async function handle(
       return;
     }
     const amountMsat = decoded.amountMsat ?? BigInt(form.get('amountSat') ?? '0') * 1000n;
-    const allowance: Msat = 4_000n + (amountMsat * FEE_ALLOWANCE_PPM) / 1_000_000n;
+    const allowance = (options.maxFeeMsat ?? phoenixdFee)(amountMsat);
     if (hang) {
       void backing.pay(decoded, allowance);
       return;
