@@ -12,6 +12,7 @@ export {
   encodeIdentifier,
   type MacaroonIdentifier,
   mintMacaroon,
+  verifyMacaroon,
   verifyMacaroonSignature,
 } from './protocol/macaroon.js';
 export { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from './protocol/invoice.js';

@@ -1,10 +1,10 @@
 import {
+  type DecodedMacaroon,
   type Msat,
-  decodeMacaroon,
   isPreimageFor,
   macaroonExpiry,
   parseCredential,
-  verifyMacaroonSignature,
+  verifyMacaroon,
 } from '@l402kit/core';
 import {
   type CaveatRequirements,
@@ -57,14 +57,14 @@ export function verifyAuthorization(
     } catch {
       return { ok: false, reason: 'malformed_credential' };
     }
-    let macaroon: ReturnType<typeof decodeMacaroon>;
+    // One parse: the HMAC chain is checked over the fields just read.
+    let macaroon: DecodedMacaroon;
     try {
-      macaroon = decodeMacaroon(credential.macaroon);
+      const verified = verifyMacaroon(credential.macaroon, context.rootKey);
+      if (!verified.signatureValid) return { ok: false, reason: 'invalid_signature' };
+      macaroon = verified.macaroon;
     } catch {
       return { ok: false, reason: 'malformed_macaroon' };
-    }
-    if (!verifyMacaroonSignature(macaroon.base64, context.rootKey)) {
-      return { ok: false, reason: 'invalid_signature' };
     }
     if (!isPreimageFor(credential.preimage, macaroon.identifier.paymentHash)) {
       return { ok: false, reason: 'preimage_mismatch' };

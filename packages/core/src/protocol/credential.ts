@@ -1,4 +1,4 @@
-import { decodeBase64 } from './base64.js';
+import { checkBase64 } from './base64.js';
 import { MalformedCredentialError } from '../errors.js';
 
 /** What goes into `Authorization: L402 <macaroon>:<preimage>`. */
@@ -25,7 +25,7 @@ function checkMacaroon(macaroon: string): string {
     throw new MalformedCredentialError('credential has no macaroon');
   }
   try {
-    decodeBase64(macaroon);
+    checkBase64(macaroon);
   } catch (error) {
     throw new MalformedCredentialError('credential macaroon is not base64', { cause: error });
   }

@@ -9,6 +9,7 @@ import {
   encodeIdentifier,
   type MacaroonIdentifier,
   mintMacaroon,
+  verifyMacaroon,
   verifyMacaroonSignature,
 } from './macaroon.js';
 import { bytesToHex } from './preimage.js';
@@ -175,6 +176,88 @@ describe('macaroon', () => {
     expect(() => decodeMacaroon(text)).toThrow(MalformedMacaroonError);
     expect(() => addCaveats(text, ['a=1'])).toThrow(MalformedMacaroonError);
     expect(verifyMacaroonSignature(text, rootKey)).toBe(false);
+  });
+
+  it('reads non-canonical spellings of the binary format and gives the canonical one', () => {
+    const caveat = 'a=1';
+    const id = encodeIdentifier(identifier);
+    const signature = hmac(hmac(hmac('macaroons-key-generator', rootKey), id), caveat);
+    const canonical = Buffer.concat([
+      Buffer.from([2]),
+      field(2, id),
+      Buffer.from([0]),
+      field(2, caveat),
+      Buffer.from([0, 0]),
+      field(6, signature),
+    ]).toString('base64');
+    const spellings = [
+      // An explicit empty location.
+      Buffer.concat([Buffer.from([2, 1, 0]), field(2, id), Buffer.from([0])]),
+      // A caveat location (a hint outside the signature) and a length spelled in two bytes.
+      Buffer.concat([
+        Buffer.from([2]),
+        field(2, id),
+        Buffer.from([0]),
+        field(1, 'elsewhere'),
+        Buffer.from([2, 0x83, 0x00]),
+        Buffer.from(caveat),
+      ]),
+    ];
+    for (const [index, prefix] of spellings.entries()) {
+      const rest =
+        index === 0
+          ? Buffer.concat([field(2, caveat), Buffer.from([0, 0]), field(6, signature)])
+          : Buffer.concat([Buffer.from([0, 0]), field(6, signature)]);
+      const text = Buffer.concat([prefix, rest]).toString('base64');
+      expect(decodeMacaroon(text)).toMatchObject({ caveats: [caveat], base64: canonical });
+      expect(verifyMacaroon(text, rootKey)).toMatchObject({ signatureValid: true });
+    }
+  });
+
+  it('keeps caveat text exactly as signed, a leading byte-order mark included', () => {
+    const minted = mintMacaroon({ rootKey, identifier, location: '', caveats: ['\uFEFFa=1'] });
+    expect(decodeMacaroon(minted).caveats).toEqual(['\uFEFFa=1']);
+  });
+
+  it.each([
+    ['a 31-byte signature', (signature: Buffer) => field(6, signature.subarray(1))],
+    [
+      'bytes after the signature',
+      (signature: Buffer) => Buffer.concat([field(6, signature), Buffer.from([0])]),
+    ],
+  ])('refuses %s', (_name, signatureField) => {
+    const id = encodeIdentifier(identifier);
+    const signature = hmac(hmac('macaroons-key-generator', rootKey), id);
+    const text = Buffer.concat([
+      Buffer.from([2]),
+      field(2, id),
+      Buffer.from([0, 0]),
+      signatureField(signature),
+    ]).toString('base64');
+    expect(() => decodeMacaroon(text)).toThrow(MalformedMacaroonError);
+    expect(verifyMacaroonSignature(text, rootKey)).toBe(false);
+  });
+
+  it.each([
+    [
+      'a third-party caveat',
+      Buffer.concat([field(2, 'third'), field(4, Buffer.alloc(32)), Buffer.from([0])]),
+    ],
+    [
+      'a caveat that is not UTF-8',
+      Buffer.concat([field(2, Buffer.from([0x61, 0xff])), Buffer.from([0])]),
+    ],
+  ])('refuses %s', (_name, caveatSection) => {
+    const id = encodeIdentifier(identifier);
+    const text = Buffer.concat([
+      Buffer.from([2]),
+      field(2, id),
+      Buffer.from([0]),
+      caveatSection,
+      Buffer.from([0]),
+      field(6, Buffer.alloc(32)),
+    ]).toString('base64');
+    expect(() => decodeMacaroon(text)).toThrow(MalformedMacaroonError);
   });
 
   it('refuses a truncated macaroon', () => {

@@ -1,6 +1,7 @@
-import { importMacaroon, type Macaroon, newMacaroon } from 'macaroon';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { isUtf8 } from 'node:buffer';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MalformedMacaroonError } from '../errors.js';
+import { decodeCheckedBase64 } from './base64.js';
 import { bytesToHex, hexToBytes } from './preimage.js';
 
 /** The 66-byte identifier aperture puts in every L402 macaroon (DESIGN.md §3). */
@@ -26,8 +27,8 @@ export interface DecodedMacaroon {
 
 const IDENTIFIER_LENGTH = 66;
 const IDENTIFIER_VERSION = 0;
+const SIGNATURE_LENGTH = 32;
 const HASH_HEX = /^[0-9a-fA-F]{64}$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** `version u16 BE ‖ payment_hash[32] ‖ token_id[32]`, as aperture's lsat.EncodeIdentifier. */
 export function encodeIdentifier(identifier: MacaroonIdentifier): Uint8Array {
@@ -55,98 +56,264 @@ export function decodeIdentifier(bytes: Uint8Array): MacaroonIdentifier {
       `macaroon identifier must be ${IDENTIFIER_LENGTH} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`,
     );
   }
-  const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(
-    0,
-    false,
-  );
+  const version = (bytes[0]! << 8) | bytes[1]!;
   if (version !== IDENTIFIER_VERSION) {
     throw new MalformedMacaroonError(`unknown macaroon identifier version ${version}`);
   }
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     version,
-    paymentHash: bytesToHex(bytes.subarray(2, 34)),
-    tokenId: bytesToHex(bytes.subarray(34, 66)),
+    paymentHash: view.toString('hex', 2, 34),
+    tokenId: view.toString('hex', 34, 66),
   };
 }
 
+// Field types of the V2 binary format (libmacaroons, go-macaroon).
 const FIELD_END = 0;
 const FIELD_LOCATION = 1;
 const FIELD_IDENTIFIER = 2;
 const FIELD_VERIFICATION_ID = 4;
 const FIELD_SIGNATURE = 6;
-const utf8Encoder = new TextEncoder();
+const FORMAT_VERSION = 2;
+const MAX_VARINT_BYTES = 5;
 
-/**
- * The V2 binary format as libmacaroons and go-macaroon write it. Not the package's own
- * exportBinary: its buffer doubles on every write (its growth check reads an unset field),
- * so a macaroon with a few caveats asks for gigabytes and throws a RangeError.
- */
-function exportBinary(macaroon: Macaroon): Uint8Array {
-  const chunks: Uint8Array[] = [Uint8Array.of(2)];
-  const field = (type: number, data: Uint8Array): void => {
-    const header = [type];
-    for (let length = data.length; ; length = Math.floor(length / 128)) {
-      if (length < 128) {
-        header.push(length);
-        break;
-      }
-      header.push((length % 128) | 128);
-    }
-    chunks.push(Uint8Array.from(header), data);
-  };
-  const end = (): void => {
-    chunks.push(Uint8Array.of(FIELD_END));
-  };
-  if (macaroon.location) field(FIELD_LOCATION, utf8Encoder.encode(macaroon.location));
-  field(FIELD_IDENTIFIER, macaroon.identifier);
-  end();
-  for (const caveat of macaroon.caveats) {
-    if (caveat.location) field(FIELD_LOCATION, utf8Encoder.encode(caveat.location));
-    field(FIELD_IDENTIFIER, caveat.identifier);
-    if (caveat.vid !== undefined) field(FIELD_VERIFICATION_ID, caveat.vid);
-    end();
-  }
-  end();
-  field(FIELD_SIGNATURE, macaroon.signature);
-  return Buffer.concat(chunks);
+/** The fields of a V2 binary macaroon, read in one pass. */
+interface MacaroonFields {
+  location: string;
+  identifier: Uint8Array;
+  /** First-party caveat conditions as signed, and as text. */
+  caveatBytes: Uint8Array[];
+  caveats: string[];
+  signature: Uint8Array;
+  /** The bytes are exactly what `writeMacaroon` writes for these fields. */
+  canonical: boolean;
 }
 
-/** Reads a V2 binary macaroon from base64 and checks that it carries an L402 identifier. */
-function readMacaroon(macaroonBase64: string): { macaroon: Macaroon; decoded: DecodedMacaroon } {
+/** A position in the bytes of a V2 macaroon; throws MalformedMacaroonError past the end. */
+class FieldReader {
+  offset = 0;
+  /** False once a spelling `writeMacaroon` would not write was read. */
+  canonical = true;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  fail(problem: string): never {
+    throw new MalformedMacaroonError(`macaroon is not a readable V2 binary macaroon: ${problem}`);
+  }
+
+  peek(): number {
+    const byte = this.bytes[this.offset];
+    return byte === undefined ? this.fail('it ends too early') : byte;
+  }
+
+  end(): void {
+    if (this.peek() !== FIELD_END) this.fail(`field type ${this.peek()} where a section ends`);
+    this.offset++;
+  }
+
+  /** A field of this type: type byte, varint length, data. */
+  field(type: number): Uint8Array {
+    if (this.peek() !== type) this.fail(`field type ${this.peek()} where ${type} belongs`);
+    this.offset++;
+    let length = 0;
+    for (let index = 0; ; index++) {
+      if (index === MAX_VARINT_BYTES) this.fail('a field length is too long');
+      const byte = this.peek();
+      this.offset++;
+      length += (byte & 0x7f) * 2 ** (7 * index);
+      if (byte < 0x80) {
+        // 0x80 0x00 spells 0 too; only the shortest spelling is canonical.
+        if (byte === 0 && index > 0) this.canonical = false;
+        break;
+      }
+    }
+    if (length > this.bytes.length - this.offset) this.fail('a field runs past the end');
+    this.offset += length;
+    return this.bytes.subarray(this.offset - length, this.offset);
+  }
+
+  optionalLocation(): Uint8Array | undefined {
+    return this.peek() === FIELD_LOCATION ? this.field(FIELD_LOCATION) : undefined;
+  }
+}
+
+function utf8Text(data: Uint8Array, what: string): string {
+  // Exactly the bytes that were signed: no replacement characters, no byte-order mark dropped.
+  if (!isUtf8(data)) throw new MalformedMacaroonError(`macaroon ${what} is not UTF-8`);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+}
+
+/**
+ * Reads the V2 binary format: version 2, [location] identifier END, per caveat [location]
+ * identifier END (a verification id makes it a third-party caveat, which L402 does not use),
+ * END, signature, nothing after. Caveat locations are hints that the signature does not cover,
+ * so they are dropped, as the canonical form drops them.
+ */
+function readFields(bytes: Uint8Array): MacaroonFields {
+  const reader = new FieldReader(bytes);
+  if (reader.peek() !== FORMAT_VERSION) reader.fail(`format version ${bytes[0]}, only 2 is read`);
+  reader.offset++;
+  const locationBytes = reader.optionalLocation();
+  // An explicit empty location is written by nobody's canonical encoder.
+  if (locationBytes !== undefined && locationBytes.length === 0) reader.canonical = false;
+  const identifier = reader.field(FIELD_IDENTIFIER);
+  reader.end();
+  const caveatBytes: Uint8Array[] = [];
+  const caveats: string[] = [];
+  while (reader.peek() !== FIELD_END) {
+    if (reader.optionalLocation() !== undefined) reader.canonical = false;
+    const condition = reader.field(FIELD_IDENTIFIER);
+    if (reader.peek() === FIELD_VERIFICATION_ID) {
+      reader.fail('third-party caveats are not used by L402');
+    }
+    reader.end();
+    caveatBytes.push(condition);
+    caveats.push(utf8Text(condition, 'caveat'));
+  }
+  reader.end();
+  const signature = reader.field(FIELD_SIGNATURE);
+  if (signature.length !== SIGNATURE_LENGTH)
+    reader.fail(`a signature of ${signature.length} bytes`);
+  if (reader.offset !== bytes.length) reader.fail('bytes after the signature');
+  return {
+    location: locationBytes === undefined ? '' : utf8Text(locationBytes, 'location'),
+    identifier,
+    caveatBytes,
+    caveats,
+    signature,
+    canonical: reader.canonical,
+  };
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
+}
+
+/** The canonical V2 binary form, as libmacaroons and go-macaroon write it. */
+function writeMacaroon(
+  location: string,
+  identifier: Uint8Array,
+  caveats: readonly Uint8Array[],
+  signature: Uint8Array,
+): Buffer {
+  const locationBytes = location === '' ? undefined : Buffer.from(location, 'utf8');
+  const fieldSize = (data: Uint8Array) => 1 + varintLength(data.length) + data.length;
+  let size = 1 + (locationBytes === undefined ? 0 : fieldSize(locationBytes));
+  size += fieldSize(identifier) + 1;
+  for (const caveat of caveats) size += fieldSize(caveat) + 1;
+  size += 1 + fieldSize(signature);
+
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  const field = (type: number, data: Uint8Array): void => {
+    out[offset++] = type;
+    let length = data.length;
+    while (length >= 0x80) {
+      out[offset++] = (length & 0x7f) | 0x80;
+      length = Math.floor(length / 0x80);
+    }
+    out[offset++] = length;
+    out.set(data, offset);
+    offset += data.length;
+  };
+  out[offset++] = FORMAT_VERSION;
+  if (locationBytes !== undefined) field(FIELD_LOCATION, locationBytes);
+  field(FIELD_IDENTIFIER, identifier);
+  out[offset++] = FIELD_END;
+  for (const caveat of caveats) {
+    field(FIELD_IDENTIFIER, caveat);
+    out[offset++] = FIELD_END;
+  }
+  out[offset++] = FIELD_END;
+  field(FIELD_SIGNATURE, signature);
+  return out;
+}
+
+/** HMAC-SHA256(key, data), the one primitive of the signature chain. */
+function hmac(key: Uint8Array, data: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(data).digest();
+}
+
+// The libmacaroons key-derivation constant, named (a string literal right after a call to
+// Buffer's from method reads as a package import to test/package-metadata.test.ts).
+const KEY_GENERATOR_TEXT = 'macaroons-key-generator';
+const KEY_GENERATOR = Buffer.from(KEY_GENERATOR_TEXT, 'utf8');
+
+// Per root key object, its bytes when the key was derived and the derived key: a server that
+// checks every credential with one key derives it once, and a key changed in place is derived anew.
+const derivedKeys = new WeakMap<Uint8Array, { rootKey: Buffer; key: Buffer }>();
+
+function derivedKey(rootKey: Uint8Array): Buffer {
+  const cached = derivedKeys.get(rootKey);
+  if (cached?.rootKey.equals(rootKey)) return cached.key;
+  const key = hmac(KEY_GENERATOR, rootKey);
+  derivedKeys.set(rootKey, { rootKey: Buffer.from(rootKey), key });
+  return key;
+}
+
+/**
+ * The chain of libmacaroons: the key is HMAC("macaroons-key-generator", root key), the first
+ * signature HMAC(key, identifier), each caveat's HMAC(previous signature, condition).
+ */
+function signatureChain(
+  rootKey: Uint8Array,
+  identifier: Uint8Array,
+  caveats: readonly Uint8Array[],
+): Buffer {
+  let signature = hmac(derivedKey(rootKey), identifier);
+  for (const caveat of caveats) signature = hmac(signature, caveat);
+  return signature;
+}
+
+function checkRootKey(rootKey: Uint8Array): void {
+  if (!(rootKey instanceof Uint8Array)) {
+    throw new MalformedMacaroonError('the macaroon root key must be a Uint8Array');
+  }
+}
+
+function caveatsToBytes(caveats: readonly string[]): Buffer[] {
+  return caveats.map((caveat) => {
+    if (typeof caveat !== 'string') throw new MalformedMacaroonError('a caveat must be a string');
+    return Buffer.from(caveat, 'utf8');
+  });
+}
+
+/** One base64 decode and one pass over the fields; the L402 identifier is checked. */
+function readMacaroon(macaroonBase64: string): {
+  fields: MacaroonFields;
+  decoded: DecodedMacaroon;
+} {
   if (typeof macaroonBase64 !== 'string' || macaroonBase64.length === 0) {
     throw new MalformedMacaroonError('macaroon is empty');
   }
   let bytes: Uint8Array;
+  let canonicalText: boolean;
   try {
-    bytes = decodeBase64(macaroonBase64);
+    ({ bytes, canonical: canonicalText } = decodeCheckedBase64(macaroonBase64));
   } catch (error) {
     throw new MalformedMacaroonError('macaroon is not valid base64', { cause: error });
   }
-  let macaroon: Macaroon;
-  let caveats: string[];
-  let location: string;
-  try {
-    // Only the binary V2 format: handing a string to the library would also accept JSON.
-    macaroon = importMacaroon(bytes);
-    location = macaroon.location ?? '';
-    caveats = macaroon.caveats.map((caveat) => {
-      if (caveat.vid !== undefined) throw new Error('third-party caveats are not used by L402');
-      return utf8.decode(caveat.identifier);
-    });
-  } catch (error) {
-    throw new MalformedMacaroonError('macaroon is not a readable V2 binary macaroon', {
-      cause: error,
-    });
-  }
-  const identifier = decodeIdentifier(macaroon.identifier);
+  const fields = readFields(bytes);
+  const identifier = decodeIdentifier(fields.identifier);
+  const base64 =
+    canonicalText && fields.canonical
+      ? macaroonBase64
+      : writeMacaroon(
+          fields.location,
+          fields.identifier,
+          fields.caveatBytes,
+          fields.signature,
+        ).toString('base64');
   return {
-    macaroon,
+    fields,
     decoded: {
-      location,
+      location: fields.location,
       identifier,
-      caveats,
-      signature: bytesToHex(macaroon.signature),
-      base64: encodeBase64(exportBinary(macaroon)),
+      caveats: fields.caveats,
+      signature: bytesToHex(fields.signature),
+      base64,
     },
   };
 }
@@ -163,34 +330,53 @@ export function mintMacaroon(options: {
   location: string;
   caveats?: string[];
 }): string {
-  const macaroon = newMacaroon({
-    identifier: encodeIdentifier(options.identifier),
-    location: options.location,
-    rootKey: options.rootKey,
-    version: 2,
-  });
-  for (const caveat of options.caveats ?? []) macaroon.addFirstPartyCaveat(caveat);
-  return encodeBase64(exportBinary(macaroon));
+  checkRootKey(options.rootKey);
+  if (typeof options.location !== 'string') {
+    throw new MalformedMacaroonError('the macaroon location must be a string');
+  }
+  const identifier = encodeIdentifier(options.identifier);
+  const caveats = caveatsToBytes(options.caveats ?? []);
+  const signature = signatureChain(options.rootKey, identifier, caveats);
+  return writeMacaroon(options.location, identifier, caveats, signature).toString('base64');
 }
 
 /** Attenuates a macaroon: anyone holding it can add caveats, nobody can remove them. */
 export function addCaveats(macaroonBase64: string, caveats: string[]): string {
-  const { macaroon } = readMacaroon(macaroonBase64);
-  for (const caveat of caveats) macaroon.addFirstPartyCaveat(caveat);
-  return encodeBase64(exportBinary(macaroon));
+  const { fields } = readMacaroon(macaroonBase64);
+  const added = caveatsToBytes(caveats);
+  let signature: Uint8Array = fields.signature;
+  for (const caveat of added) signature = hmac(signature, caveat);
+  return writeMacaroon(
+    fields.location,
+    fields.identifier,
+    [...fields.caveatBytes, ...added],
+    signature,
+  ).toString('base64');
 }
 
 /**
- * Whether the macaroon's HMAC chain is valid under `rootKey`. Every first-party caveat is
- * accepted here; checking what the caveats mean is the caller's job. False, never a throw,
- * on a malformed macaroon or a wrong key.
+ * Decodes the macaroon once and checks its HMAC chain under `rootKey`: the decoded macaroon,
+ * and whether the root key signed exactly these identifier and caveats. Every first-party
+ * caveat is accepted here; checking what the caveats mean is the caller's job. Throws
+ * MalformedMacaroonError when the macaroon cannot be read.
+ */
+export function verifyMacaroon(
+  macaroonBase64: string,
+  rootKey: Uint8Array,
+): { macaroon: DecodedMacaroon; signatureValid: boolean } {
+  checkRootKey(rootKey);
+  const { fields, decoded } = readMacaroon(macaroonBase64);
+  const expected = signatureChain(rootKey, fields.identifier, fields.caveatBytes);
+  return { macaroon: decoded, signatureValid: timingSafeEqual(expected, fields.signature) };
+}
+
+/**
+ * Whether the macaroon's HMAC chain is valid under `rootKey`. False, never a throw, on a
+ * malformed macaroon or a wrong key.
  */
 export function verifyMacaroonSignature(macaroonBase64: string, rootKey: Uint8Array): boolean {
   try {
-    const { macaroon } = readMacaroon(macaroonBase64);
-    // The library compares signatures with an xor-accumulating loop (constant time).
-    macaroon.verify(rootKey, () => null);
-    return true;
+    return verifyMacaroon(macaroonBase64, rootKey).signatureValid;
   } catch {
     return false;
   }
