@@ -4,7 +4,7 @@ import {
   type SandboxNetwork,
   type SandboxNetworkOptions,
 } from './sandbox-network.js';
-import type { SandboxNode } from './sandbox-node.js';
+import type { SandboxNode } from './sandbox-types.js';
 
 export interface SandboxWalletOptions extends SandboxNetworkOptions {
   /** The payer's starting balance; 100,000 sats by default. */

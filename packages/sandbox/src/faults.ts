@@ -1,53 +1,9 @@
-import type { Msat } from '@l402kit/core';
-import type { SandboxNode } from './sandbox-node.js';
-
-/**
- * What can go wrong with a payment:
- * - `no-route`: refused before sending (NoRouteError), nothing moves.
- * - `insufficient-balance`: refused before sending (InsufficientBalanceError), nothing moves.
- * - `already-paid`: refused before sending (InvoiceAlreadyPaidError), nothing moves.
- * - `hang-then-settle`: sent, the money is locked and the payment stays pending; the payer
- *   sees PaymentOutcomeUnknownError when its timeout or abort comes first; it later succeeds.
- * - `hang-then-fail`: the same, but it later fails and the money returns to the payer.
- */
-export type SandboxFaultKind =
-  | 'no-route'
-  | 'insufficient-balance'
-  | 'already-paid'
-  | 'hang-then-settle'
-  | 'hang-then-fail';
-
-/** A payment about to be made, as a fault's `match` sees it. */
-export interface SandboxPaymentAttempt {
-  invoice: string;
-  paymentHash: string;
-  amountMsat: Msat;
-  payer: SandboxNode;
-  /** Undefined when no node in the network has the invoice's key. */
-  payee: SandboxNode | undefined;
-}
-
-export interface SandboxFaultOptions {
-  kind: SandboxFaultKind;
-  /** Which payments the fault hits; all of them by default. */
-  match?: (attempt: SandboxPaymentAttempt) => boolean;
-  /** How many payments it hits before it is used up; 1 by default, `Infinity` for all. */
-  times?: number;
-  /**
-   * Hang faults only: resolve the hung payment on its own after this long. Without it the
-   * payment stays pending until `network.settlePending()` or `network.failPending()`.
-   */
-  resolveAfterMs?: number;
-}
-
-export interface SandboxFault {
-  readonly kind: SandboxFaultKind;
-  /** Payments it has hit so far. */
-  readonly hits: number;
-  /** Payments it may still hit. */
-  readonly remaining: number;
-  remove(): void;
-}
+import type {
+  SandboxFault,
+  SandboxFaultKind,
+  SandboxFaultOptions,
+  SandboxPaymentAttempt,
+} from './sandbox-types.js';
 
 const HANG_KINDS: ReadonlySet<SandboxFaultKind> = new Set(['hang-then-settle', 'hang-then-fail']);
 

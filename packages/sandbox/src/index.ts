@@ -3,12 +3,6 @@ export {
   type SandboxWalletOptions,
   type SandboxWalletSetup,
 } from './create-sandbox-wallet.js';
-export type {
-  SandboxFault,
-  SandboxFaultKind,
-  SandboxFaultOptions,
-  SandboxPaymentAttempt,
-} from './faults.js';
 export type { SandboxPayment, SandboxPaymentState } from './payment-ledger.js';
 export {
   createSandboxNetwork,
@@ -16,4 +10,12 @@ export {
   type SandboxNetworkOptions,
   type SandboxNodeOptions,
 } from './sandbox-network.js';
-export type { SandboxInvoice, SandboxInvoiceOptions, SandboxNode } from './sandbox-node.js';
+export type {
+  SandboxFault,
+  SandboxFaultKind,
+  SandboxFaultOptions,
+  SandboxInvoice,
+  SandboxInvoiceOptions,
+  SandboxNode,
+  SandboxPaymentAttempt,
+} from './sandbox-types.js';

@@ -1,9 +1,8 @@
 import type { L402Error } from '@l402kit/core';
 import fc from 'fast-check';
 import { describe, expect, test, vi } from 'vitest';
-import type { SandboxFaultKind } from './faults.js';
 import { createSandboxNetwork, type SandboxNetwork } from './sandbox-network.js';
-import type { SandboxNode } from './sandbox-node.js';
+import type { SandboxFaultKind, SandboxNode } from './sandbox-types.js';
 import { pay } from './test-helpers.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Msat } from '@l402kit/core';
-import type { SandboxFaultKind } from './faults.js';
+import type { SandboxFaultKind } from './sandbox-types.js';
 
 export type SandboxPaymentState = 'pending' | 'succeeded' | 'failed';
 

@@ -1,6 +1,6 @@
 import {
   AmountlessInvoiceError,
-  decodeInvoice,
+  type DecodedInvoice,
   formatMsat,
   InsufficientBalanceError,
   InvoiceAlreadyPaidError,
@@ -17,17 +17,18 @@ import {
   type PaymentStatus,
   satsToMsat,
 } from '@l402kit/core';
-import {
-  FaultList,
-  type FaultPhase,
-  type SandboxFault,
-  type SandboxFaultKind,
-  type SandboxFaultOptions,
-  type SandboxPaymentAttempt,
-} from './faults.js';
+import { FaultList, type FaultPhase } from './faults.js';
+import { InvoiceCache } from './invoice-cache.js';
 import { PaymentEntry, type SandboxPayment } from './payment-ledger.js';
 import { routingFeeMsat } from './routing-fee.js';
-import { type InvoiceRecord, type SandboxNode, SandboxNodeImplementation } from './sandbox-node.js';
+import { type InvoiceRecord, type NodeNetwork, SandboxNodeImplementation } from './sandbox-node.js';
+import type {
+  SandboxFault,
+  SandboxFaultKind,
+  SandboxFaultOptions,
+  SandboxNode,
+  SandboxPaymentAttempt,
+} from './sandbox-types.js';
 
 export interface SandboxNetworkOptions {
   /** Routing fee charged on every payment, in msat; 0 by default. */
@@ -88,7 +89,7 @@ interface Flight {
 // setTimeout fires at once for delays above this.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class SandboxNetworkImplementation implements SandboxNetwork {
+export class SandboxNetworkImplementation implements SandboxNetwork, NodeNetwork {
   readonly nodes: SandboxNodeImplementation[] = [];
   readonly payments: PaymentEntry[] = [];
   feesCollectedMsat: Msat = 0n;
@@ -102,6 +103,7 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
   readonly #nodesByKey = new Map<string, SandboxNodeImplementation>();
   readonly #nodesByName = new Map<string, SandboxNodeImplementation>();
   readonly #pending = new Map<number, Flight>();
+  readonly #invoices = new InvoiceCache();
 
   constructor(options: SandboxNetworkOptions = {}) {
     this.#feeBaseMsat = options.feeBaseMsat ?? 0n;
@@ -161,6 +163,10 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
     return this.#resolveMany(paymentHash, (flight) => flight.plannedOutcome);
   }
 
+  rememberInvoice(decoded: DecodedInvoice): void {
+    this.#invoices.remember(decoded);
+  }
+
   /** Pays an invoice from `payer`; everything up to locking the money runs without awaiting. */
   async pay(
     payer: SandboxNodeImplementation,
@@ -185,9 +191,10 @@ export class SandboxNetworkImplementation implements SandboxNetwork {
   }
 
   #send(payer: SandboxNodeImplementation, request: PayInvoiceRequest): Flight {
-    // Decoding checks the signature: the payee key is recovered from it, so a tampered
-    // invoice either fails here or names a key no node in the network has.
-    const invoice = decodeInvoice(request.invoice);
+    // An invoice a node here signed is read from the cache. Any other text is decoded, which
+    // checks the signature: the payee key is recovered from it, so a tampered invoice either
+    // fails here or names a key no node in the network has.
+    const invoice = this.#invoices.decode(request.invoice);
     const { paymentHash } = invoice;
     if (invoice.network !== 'regtest') {
       throw new NetworkMismatchError(

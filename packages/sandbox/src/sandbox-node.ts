@@ -1,39 +1,32 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { type Msat, satsToMsat, type Wallet } from '@l402kit/core';
+import {
+  type DecodedInvoice,
+  type Msat,
+  type PayInvoiceRequest,
+  type PayInvoiceResult,
+  type PaymentStatus,
+  satsToMsat,
+  type Wallet,
+} from '@l402kit/core';
 import { encodeInvoice, MAX_INVOICE_MSAT, sha256Hex } from './encode-invoice.js';
-import type { SandboxFault, SandboxFaultOptions } from './faults.js';
 import type { PaymentEntry } from './payment-ledger.js';
-import type { SandboxNetworkImplementation } from './sandbox-network.js';
-import { SandboxWallet } from './sandbox-wallet.js';
+import type {
+  SandboxFault,
+  SandboxFaultOptions,
+  SandboxInvoice,
+  SandboxInvoiceOptions,
+  SandboxNode,
+} from './sandbox-types.js';
+import { SandboxWallet, type WalletNode } from './sandbox-wallet.js';
 
-export interface SandboxInvoiceOptions {
-  /** Leave both amounts out for an amountless invoice (which payers refuse). */
-  amountMsat?: Msat;
-  amountSats?: number | bigint;
-  description?: string;
-  /** 3600 by default. */
-  expirySeconds?: number;
-}
-
-export interface SandboxInvoice {
-  /** Regtest BOLT11 invoice (`lnbcrt...`) signed with the node's key. */
-  invoice: string;
-  paymentHash: string;
-  /** Released to the payer when the invoice is paid; handy for tests of servers. */
-  preimage: string;
-}
-
-/** A Lightning node in a sandbox network. */
-export interface SandboxNode {
-  readonly name: string;
-  /** The node's secp256k1 public key (33 bytes compressed, hex): the payee of its invoices. */
-  readonly publicKey: string;
-  readonly balanceMsat: Msat;
-  /** This node as a core `Wallet` named `sandbox:<name>`. */
-  readonly wallet: Wallet;
-  createInvoice(options?: SandboxInvoiceOptions): SandboxInvoice;
-  /** Injects a fault that hits only payments this node makes. */
+/** What a node needs from its network (the network implements it; nodes never import it). */
+export interface NodeNetwork {
+  now(): number;
+  pay(payer: SandboxNodeImplementation, request: PayInvoiceRequest): Promise<PayInvoiceResult>;
+  lookupPayment(payer: SandboxNodeImplementation, paymentHash: string): PaymentStatus;
   injectFault(options: SandboxFaultOptions): SandboxFault;
+  /** Told about every invoice a node signs, with the fields a decoder would read from it. */
+  rememberInvoice(decoded: DecodedInvoice): void;
 }
 
 export type InvoiceState = 'open' | 'in-flight' | 'paid';
@@ -45,8 +38,10 @@ export interface InvoiceRecord {
 }
 
 const DEFAULT_EXPIRY_SECONDS = 3600;
+// The last instant a Date can hold; decoders read later expiries as this.
+const LATEST_DATE_MS = 8.64e15;
 
-export class SandboxNodeImplementation implements SandboxNode {
+export class SandboxNodeImplementation implements SandboxNode, WalletNode {
   readonly publicKey: string;
   readonly wallet: Wallet;
   balanceMsat: Msat;
@@ -57,7 +52,7 @@ export class SandboxNodeImplementation implements SandboxNode {
   readonly #privateKey: Buffer;
 
   constructor(
-    readonly network: SandboxNetworkImplementation,
+    readonly network: NodeNetwork,
     readonly name: string,
     balanceMsat: Msat,
   ) {
@@ -83,6 +78,10 @@ export class SandboxNodeImplementation implements SandboxNode {
     }
     const preimageBytes = randomBytes(32);
     const paymentHash = sha256Hex(preimageBytes);
+    const createdAtSeconds = Math.floor(this.network.now() / 1000);
+    if ((createdAtSeconds + expirySeconds) * 1000 > LATEST_DATE_MS) {
+      throw new RangeError(`expirySeconds ends the invoice after the last date a decoder reads`);
+    }
     const invoice = encodeInvoice({
       privateKey: this.#privateKey,
       publicKey: this.publicKey,
@@ -91,11 +90,31 @@ export class SandboxNodeImplementation implements SandboxNode {
       paymentSecret: randomBytes(32).toString('hex'),
       description,
       expirySeconds,
-      createdAtSeconds: Math.floor(this.network.now() / 1000),
+      createdAtSeconds,
+    });
+    // What decodeInvoice reads back from this invoice, known without decoding it.
+    this.network.rememberInvoice({
+      invoice,
+      network: 'regtest',
+      amountMsat,
+      paymentHash,
+      createdAt: new Date(createdAtSeconds * 1000),
+      expiresAt: new Date((createdAtSeconds + expirySeconds) * 1000),
+      expirySeconds,
+      payee: this.publicKey,
+      description,
     });
     const preimage = preimageBytes.toString('hex');
     this.invoices.set(paymentHash, { paymentHash, preimage, state: 'open' });
     return { invoice, paymentHash, preimage };
+  }
+
+  pay(request: PayInvoiceRequest): Promise<PayInvoiceResult> {
+    return this.network.pay(this, request);
+  }
+
+  lookupPayment(paymentHash: string): PaymentStatus {
+    return this.network.lookupPayment(this, paymentHash);
   }
 
   injectFault(options: SandboxFaultOptions): SandboxFault {

@@ -8,21 +8,29 @@ import type {
   PaymentStatus,
   Wallet,
 } from '@l402kit/core';
-import type { SandboxNodeImplementation } from './sandbox-node.js';
+
+/** What the wallet asks of its node; the node decides how. */
+export interface WalletNode {
+  readonly name: string;
+  readonly balanceMsat: Msat;
+  pay(request: PayInvoiceRequest): Promise<PayInvoiceResult>;
+  createInvoice(request: CreateInvoiceRequest): CreatedInvoice;
+  lookupPayment(paymentHash: string): PaymentStatus;
+}
 
 /** A sandbox node seen through core's `Wallet` interface. */
 export class SandboxWallet implements Wallet {
   readonly name: string;
   readonly network: BitcoinNetwork = 'regtest';
-  readonly #node: SandboxNodeImplementation;
+  readonly #node: WalletNode;
 
-  constructor(node: SandboxNodeImplementation) {
+  constructor(node: WalletNode) {
     this.name = `sandbox:${node.name}`;
     this.#node = node;
   }
 
   payInvoice(request: PayInvoiceRequest): Promise<PayInvoiceResult> {
-    return this.#node.network.pay(this.#node, request);
+    return this.#node.pay(request);
   }
 
   async getBalance(): Promise<{ balanceMsat: Msat }> {
@@ -36,7 +44,7 @@ export class SandboxWallet implements Wallet {
   }
 
   async lookupPayment(paymentHash: string): Promise<PaymentStatus> {
-    return this.#node.network.lookupPayment(this.#node, paymentHash);
+    return this.#node.lookupPayment(paymentHash);
   }
 
   async close(): Promise<void> {

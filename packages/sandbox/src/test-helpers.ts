@@ -1,5 +1,5 @@
 import type { PayInvoiceRequest, PayInvoiceResult } from '@l402kit/core';
-import type { SandboxInvoice, SandboxNode } from './sandbox-node.js';
+import type { SandboxInvoice, SandboxNode } from './sandbox-types.js';
 
 /** Pays a sandbox invoice from a node's wallet with generous limits unless told otherwise. */
 export function pay(
