@@ -6,6 +6,17 @@ export interface BenchTable {
   rows: Record<string, string | number>[];
   /** What the rows mean and how they were measured, printed under the table. */
   notes?: string[];
+  /** Goals from issue 14 measured by this table, gathered under `targets` in latest.json. */
+  targets?: BenchTarget[];
+}
+
+/** A ratio measured in one run against the goal it must meet. */
+export interface BenchTarget {
+  target: string;
+  value: number;
+  /** E.g. ">= 0.8". */
+  goal: string;
+  met: boolean;
 }
 
 /** Rounds for display without losing the order of magnitude. */

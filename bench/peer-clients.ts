@@ -1,3 +1,4 @@
+import { fetch402 } from '@getalby/lightning-tools/402';
 import { fetchWithL402 } from '@getalby/lightning-tools/402/l402';
 import { Invoice } from '@getalby/lightning-tools/bolt11';
 import {
@@ -22,19 +23,48 @@ export interface ClientUnderTest {
 export const clientNames = [
   'l402kit',
   '@getalby/lightning-tools fetchWithL402',
+  '@getalby/lightning-tools fetch402',
   'l402 (axios interceptor)',
 ] as const;
 
-export function createClients(wallet: Wallet): ClientUnderTest[] {
-  return [l402kitClient(wallet), albyClient(wallet), l402AxiosClient(wallet)];
+export interface ClientOptions {
+  /**
+   * Sends the clients' requests instead of the network (every client gets the same one; the
+   * lightning-tools helpers only call the global `fetch`, so the caller installs it there).
+   */
+  fetch?: typeof fetch;
+  /** Wraps each client's whole call into its wallet, to time it. */
+  aroundPayment?: <T>(pay: () => Promise<T>) => Promise<T>;
 }
 
-function l402kitClient(wallet: Wallet): ClientUnderTest {
+export function createClients(wallet: Wallet, options: ClientOptions = {}): ClientUnderTest[] {
+  const around = options.aroundPayment ?? ((pay) => pay());
+  return [
+    l402kitClient(wallet, options.fetch, around),
+    albyClient(clientNames[1], fetchWithL402, wallet, around),
+    albyClient(clientNames[2], fetch402, wallet, around),
+    l402AxiosClient(wallet, options.fetch, around),
+  ];
+}
+
+type Around = NonNullable<ClientOptions['aroundPayment']>;
+
+function l402kitClient(
+  wallet: Wallet,
+  transport: typeof fetch | undefined,
+  around: Around,
+): ClientUnderTest {
+  const timedWallet: Wallet = {
+    name: wallet.name,
+    ...(wallet.network === undefined ? {} : { network: wallet.network }),
+    payInvoice: (request) => around(() => wallet.payInvoice(request)),
+  };
   const paidFetch = createPaidFetch({
-    wallet,
+    wallet: timedWallet,
     // No total: the benchmark buys thousands of tokens; the per-request cap still applies.
     budget: createBudget({ name: 'bench', maxSatsPerRequest: 1_000 }),
     policy: { allowPrivateNetwork: true, requireHttps: false },
+    ...(transport === undefined ? {} : { fetch: transport }),
   });
   return {
     name: clientNames[0],
@@ -48,9 +78,8 @@ function l402kitClient(wallet: Wallet): ClientUnderTest {
 
 /**
  * The wallet a peer hands an invoice to. Core's wallet interface wants the amount and hash
- * beside the invoice, so this shim reads them with lightning-tools' light decoder (no
- * signature check, the cheapest at hand); the sandbox then decodes and checks it as any
- * node would. The shim's cost is counted against the peers.
+ * beside the invoice, so this shim reads them with lightning-tools' light decoder; a real
+ * peer wallet (NWC) does that work on the wallet's side, so it is timed as wallet work.
  */
 async function payWith(wallet: Wallet, invoice: string) {
   const decoded = new Invoice({ pr: invoice });
@@ -64,40 +93,55 @@ async function payWith(wallet: Wallet, invoice: string) {
   });
 }
 
-function albyClient(wallet: Wallet): ClientUnderTest {
+function albyClient(
+  name: string,
+  helper: typeof fetchWithL402,
+  wallet: Wallet,
+  around: Around,
+): ClientUnderTest {
   // lightning-tools 9 takes `{ payInvoice({ invoice }) -> { preimage, fees_paid } }` (an NWC client's shape).
   const albyWallet = {
-    async payInvoice({ invoice }: { invoice: string }) {
-      const result = await payWith(wallet, invoice);
-      return { preimage: result.preimage, fees_paid: Number(result.feeMsat) };
-    },
+    payInvoice: ({ invoice }: { invoice: string }) =>
+      around(async () => {
+        const result = await payWith(wallet, invoice);
+        return { preimage: result.preimage, fees_paid: Number(result.feeMsat) };
+      }),
   };
   return {
-    name: clientNames[1],
+    name,
     async get(url) {
-      const response = await fetchWithL402(url, {}, { wallet: albyWallet });
+      const response = await helper(url, {}, { wallet: albyWallet });
       await response.arrayBuffer();
       return response.status;
     },
   };
 }
 
-function l402AxiosClient(wallet: Wallet): ClientUnderTest {
-  const instance = axios.create({ validateStatus: (status) => status < 400 });
+function l402AxiosClient(
+  wallet: Wallet,
+  transport: typeof fetch | undefined,
+  around: Around,
+): ClientUnderTest {
+  const instance = axios.create({
+    validateStatus: (status) => status < 400,
+    // axios' own fetch adapter, on the given fetch; its Node http adapter otherwise.
+    ...(transport === undefined ? {} : { adapter: 'fetch', env: { fetch: transport } }),
+  });
   const store = new L402MemoryTokenStore();
   setupL402Interceptor(
     // The same axios, seen once through its ESM and once through its CommonJS typings.
     instance as unknown as Parameters<typeof setupL402Interceptor>[0],
     {
-      async payInvoice(invoice: string) {
-        const result = await payWith(wallet, invoice);
-        return { preimage: result.preimage, success: true };
-      },
+      payInvoice: (invoice: string) =>
+        around(async () => {
+          const result = await payWith(wallet, invoice);
+          return { preimage: result.preimage, success: true };
+        }),
     },
     store,
   );
   return {
-    name: clientNames[2],
+    name: clientNames[3],
     async get(url) {
       const response = await instance.get(url);
       return response.status;

@@ -1,99 +1,59 @@
-import { Bench } from 'tinybench';
 import { type BenchTable, round } from './bench-table.js';
 import { paymentsFrom, startLoopbackPaywall } from './loopback-paywall.js';
 import { createClients } from './peer-clients.js';
+import { measureThroughput } from './throughput.js';
 
 /**
  * Full buy cycles (402 -> pay on the sandbox -> retry -> 200) per second, every client
  * against the same loopback server and the same sandbox wallet, in one process.
  */
 export async function buyCycleBench(
-  options: { rounds?: number; timeMs?: number } = {},
+  options: { rounds?: number; roundMs?: number } = {},
 ): Promise<BenchTable> {
-  const rounds = options.rounds ?? 6;
+  const rounds = options.rounds ?? 8;
   const api = await startLoopbackPaywall();
   try {
     const clients = createClients(api.payer.wallet);
-    // Per client: cycle times pooled over all rounds, calls made and sandbox payments caused.
-    const tally = new Map(
-      clients.map((client) => [
-        client.name,
-        { samples: [] as number[], cpuSamples: [] as number[], calls: 0, payments: 0 },
-      ]),
-    );
+    const counts = clients.map(() => ({ calls: 0, payments: 0 }));
     let next = 0;
-    // Short rounds in rotating order, so a noisy neighbour slows every client alike.
-    for (let round = 0; round < rounds; round++) {
-      const bench = new Bench({
-        time: options.timeMs ?? 300,
-        warmupTime: 50,
-        retainSamples: true,
-        throws: true,
-      });
-      for (let offset = 0; offset < clients.length; offset++) {
-        const index = (round + offset) % clients.length;
-        const client = clients[index]!;
-        const counts = tally.get(client.name)!;
-        bench.add(client.name, async () => {
+    const results = await measureThroughput(
+      clients.map((client, index) => ({
+        name: client.name,
+        run: async () => {
           const before = api.network.payments.length;
-          const cpuBefore = process.cpuUsage();
           // A new path each time: every call meets an unpaid resource and buys it.
           const status = await client.get(`${api.url}/buy/${index}/${next++}`);
-          const cpu = process.cpuUsage(cpuBefore);
           if (status !== 200) throw new Error(`${client.name} got ${status}`);
-          counts.cpuSamples.push((cpu.user + cpu.system) / 1_000);
-          counts.calls += 1;
-          counts.payments += api.network.payments.length - before;
-        });
-      }
-      await bench.run();
-      for (const task of bench.tasks) {
-        const result = task.result;
-        if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-        tally.get(task.name)!.samples.push(...(result.latency.samples ?? []));
-      }
-    }
-
-    const medians = new Map(
-      [...tally].map(([name, counts]) => [name, median(counts.samples)] as const),
+          counts[index]!.calls += 1;
+          counts[index]!.payments += api.network.payments.length - before;
+        },
+      })),
+      { rounds, roundMs: options.roundMs ?? 250, warmupMs: 150 },
     );
-    const cpuMedians = new Map(
-      [...tally].map(([name, counts]) => [name, median(counts.cpuSamples)] as const),
-    );
-    const ours = medians.get(clients[0]!.name)!;
-    const ourCpu = cpuMedians.get(clients[0]!.name)!;
+    const ours = results[0]!;
     return {
       id: 'buy-cycle',
-      title: 'Full buy cycle (402 -> pay -> retry -> 200), same server and wallet',
-      rows: clients.map((client) => {
-        const counts = tally.get(client.name)!;
-        const cycleMs = medians.get(client.name)!;
-        return {
-          client: client.name,
-          'cycles/s (median)': round(1_000 / cycleMs, 1),
-          'l402kit speed ratio': round(cycleMs / ours),
-          'CPU ms per cycle (median)': round(cpuMedians.get(client.name)!),
-          'l402kit CPU ratio': round(cpuMedians.get(client.name)! / ourCpu),
-          'cycles measured': counts.samples.length,
-          'payments per call': round(counts.payments / counts.calls),
-        };
-      }),
+      title: 'Full buy cycle over HTTP (402 -> pay -> retry -> 200), same server and wallet',
+      rows: results.map((result, index) => ({
+        client: result.name,
+        'cycles/s': round(result.opsPerSecond, 1),
+        'l402kit speed ratio': round(ours.opsPerSecond / result.opsPerSecond),
+        'p50 ms': round(result.p50Micros / 1_000),
+        'p99 ms': round(result.p99Micros / 1_000),
+        'CPU ms per cycle': round(result.cpuMicrosPerOperation / 1_000),
+        'l402kit CPU ratio': round(result.cpuMicrosPerOperation / ours.cpuMicrosPerOperation),
+        'payments per call': round(counts[index]!.payments / counts[index]!.calls),
+      })),
       notes: [
-        '"l402kit speed ratio" = this client\'s median cycle time / l402kit\'s: above 1 means l402kit completes a buy cycle faster.',
-        '"CPU ms per cycle" is the process CPU time (client, server and sandbox, all in this process) one cycle used; unlike wall time it does not grow when other processes share the machine. "l402kit CPU ratio" compares it as above.',
-        `Measured in ${rounds} short tinybench rounds in rotating order, samples pooled per client.`,
+        'cycles/s = cycles / elapsed time of a round, median of the rounds; clients interleaved in rotating order, each for a short slice per round.',
+        '"l402kit speed ratio" = l402kit\'s cycles/s / this client\'s: above 1 means l402kit completes buy cycles faster.',
+        '"CPU ms per cycle" is process CPU per cycle (client, server and sandbox together, all in this process). "l402kit CPU ratio" = this client\'s / l402kit\'s.',
         '"payments per call" = sandbox payments / calls (warm-up included): 1 means each cycle paid exactly once.',
       ],
     };
   } finally {
     await api.close();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /**

@@ -5,7 +5,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { BenchTable } from './bench-table.js';
 import { memoryBench } from './memory.bench.js';
-import { cachedTokenBench, clientBuyCycleBench } from './paid-fetch.bench.js';
+import { clientChecksBench } from './client-checks.bench.js';
+import { clientBuyCycleBench } from './client-cycle.bench.js';
+import { cachedTokenBench } from './paid-fetch.bench.js';
 import { paywallBench } from './paywall.bench.js';
 import { buyCycleBench, concurrencyBench } from './peers.bench.js';
 
@@ -13,6 +15,7 @@ import { buyCycleBench, concurrencyBench } from './peers.bench.js';
 const benchmarks: { id: string; run: () => Promise<BenchTable> }[] = [
   { id: 'cached-token', run: () => cachedTokenBench() },
   { id: 'client-buy-cycle', run: () => clientBuyCycleBench() },
+  { id: 'client-checks', run: () => clientChecksBench() },
   { id: 'buy-cycle', run: () => buyCycleBench() },
   { id: 'concurrent-payments', run: () => concurrencyBench() },
   { id: 'paywall', run: () => paywallBench() },
@@ -22,6 +25,7 @@ const benchmarks: { id: string; run: () => Promise<BenchTable> }[] = [
 const only = process.argv.slice(2);
 const tables: BenchTable[] = [];
 const started = performance.now();
+const loadAverageAtStart = loadavg().map((load) => Math.round(load * 100) / 100);
 for (const benchmark of benchmarks) {
   if (only.length > 0 && !only.includes(benchmark.id)) continue;
   const table = await benchmark.run();
@@ -31,14 +35,23 @@ for (const benchmark of benchmarks) {
   for (const note of table.notes ?? []) console.log(`  ${note}`);
 }
 
+// Every goal of issue 14 measured in this run, in one place.
+const targets = tables.flatMap((table) => table.targets ?? []);
+if (targets.length > 0) {
+  console.log('\nTargets (issue 14), measured in this run');
+  console.table(targets);
+}
+
 const results = {
   date: new Date().toISOString(),
   node: process.version,
   platform: `${process.platform} ${process.arch}`,
   cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
-  // Other work on the machine slows wall-clock figures; the load at the end says how busy it was.
+  // Other work on the machine slows wall-clock figures; the load says how busy it was.
+  loadAverageAtStart,
   loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
   seconds: Math.round((performance.now() - started) / 1000),
+  targets,
   tables,
 };
 if (only.length === 0) {
