@@ -30,8 +30,21 @@ export function canonicalPath(rawPath: string): string | undefined {
 
 const encoder = new TextEncoder();
 
+// PLAIN[code] is 1 for the printable ASCII characters that are written as themselves.
+const PLAIN = new Uint8Array(128);
+for (let code = 0x21; code < 0x7f; code++) {
+  if (!STAYS_ENCODED.has(String.fromCharCode(code))) PLAIN[code] = 1;
+}
+
 /** A segment as bytes (escapes decoded), then written back with the one spelling per byte. */
 function canonicalSegment(segment: string): string | undefined {
+  // Most segments are plain ASCII with no escapes: already canonical, every byte as itself.
+  let plain = true;
+  for (let index = 0; index < segment.length && plain; index++) {
+    const code = segment.charCodeAt(index);
+    plain = code < 128 && PLAIN[code] === 1;
+  }
+  if (plain) return segment;
   const bytes: number[] = [];
   for (let index = 0; index < segment.length; index++) {
     if (segment[index] === '%') {
