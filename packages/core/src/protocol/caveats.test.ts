@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { caveatValues, macaroonExpiry, parseCaveat } from './caveats.js';
 
@@ -37,5 +38,61 @@ describe('caveats', () => {
   it('keeps a far-future expiry a valid date', () => {
     const expiry = macaroonExpiry([`search_valid_until=${'9'.repeat(30)}`]);
     expect(expiry?.getTime()).toBe(8.64e15);
+  });
+});
+
+describe('caveat reading against its definition', () => {
+  // The definition: parse every caveat, keep those with this key (or a suffix), in order.
+  const valuesByDefinition = (caveats: string[], key: string) =>
+    caveats.flatMap((text) => {
+      const caveat = parseCaveat(text);
+      return caveat !== undefined && caveat.key === key ? [caveat.value] : [];
+    });
+  const piece = fc.constantFrom(
+    'services',
+    'search_path',
+    '_valid_until',
+    '=',
+    ' ',
+    '\t',
+    'a',
+    '1',
+    ':',
+  );
+  const caveatText = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.string({ unit: piece, maxLength: 8 }),
+  );
+
+  it('caveatValues reads what parsing every caveat reads, for any key', () => {
+    fc.assert(
+      fc.property(
+        fc.array(caveatText, { maxLength: 8 }),
+        fc.oneof(
+          fc.constantFrom('services', 'search_path', '', ' services', 'a'),
+          fc.string({ maxLength: 10 }),
+        ),
+        (caveats, key) => {
+          expect(caveatValues(caveats, key)).toEqual(valuesByDefinition(caveats, key));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('macaroonExpiry reads every key ending in _valid_until, however spaced', () => {
+    fc.assert(
+      fc.property(fc.array(caveatText, { maxLength: 8 }), (caveats) => {
+        const expiries = caveats.flatMap((text) => {
+          const caveat = parseCaveat(text);
+          if (caveat === undefined || !caveat.key.endsWith('_valid_until')) return [];
+          return [/^\d+$/.test(caveat.value) ? Math.min(Number(caveat.value) * 1000, 8.64e15) : 0];
+        });
+        expect(macaroonExpiry(caveats)?.getTime()).toBe(
+          expiries.length === 0 ? undefined : Math.min(...expiries),
+        );
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -24,7 +24,18 @@ export function parseCaveat(text: string): Caveat | undefined {
  */
 export function caveatValues(caveats: string[], key: string): string[] {
   const values: string[] = [];
+  // Only a key that parseCaveat can produce (not empty, no spaces around it) can match.
+  const exact = key.length > 0 && key === key.trim();
   for (const text of caveats) {
+    if (typeof text !== 'string') continue;
+    const index = text.indexOf('=');
+    // Spelled exactly `key=`: the common case, read without splitting the caveat.
+    if (exact && index === key.length && text.startsWith(key)) {
+      values.push(text.slice(index + 1).trim());
+      continue;
+    }
+    // A key part no longer than `key` can only match when spelled exactly (trimming shortens it).
+    if (exact && index <= key.length) continue;
     const caveat = parseCaveat(text);
     if (caveat !== undefined && caveat.key === key) values.push(caveat.value);
   }
@@ -38,6 +49,8 @@ export function caveatValues(caveats: string[], key: string): string[] {
 export function macaroonExpiry(caveats: string[]): Date | undefined {
   let earliest: number | undefined;
   for (const text of caveats) {
+    // Only a caveat that contains the suffix can have a key ending with it.
+    if (typeof text !== 'string' || !text.includes(VALID_UNTIL_SUFFIX)) continue;
     const caveat = parseCaveat(text);
     if (caveat === undefined || !caveat.key.endsWith(VALID_UNTIL_SUFFIX)) continue;
     const milliseconds = /^\d+$/.test(caveat.value)
