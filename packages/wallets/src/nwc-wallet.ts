@@ -20,6 +20,7 @@ import { DEFAULT_TIMEOUT_MS } from './backend-url.js';
 import { ensureWebSocket } from './ensure-websocket.js';
 import { payStakes, type RequestStakes, unknownOutcome } from './http-json.js';
 import { nip47Error } from './nwc-errors.js';
+import { type NwcModule, quietConnectionCheck } from './nwc-quiet-connect.js';
 import { isRecord, parseHash, parseMsat, requireHash } from './parse-fields.js';
 import { NWC_DEFAULT_WORST_CASE_FEE, worstCaseFeeFor } from './worst-case-fee.js';
 
@@ -46,7 +47,6 @@ export interface NwcWallet extends Wallet {
   close(): Promise<void>;
 }
 
-type NwcModule = typeof import('@getalby/sdk/nwc');
 type ServiceInfo = Awaited<ReturnType<NWCClient['getWalletServiceInfo']>>;
 type Execute = (
   method: string,
@@ -99,7 +99,9 @@ export function createNwcWallet(options: NwcWalletOptions): NwcWallet {
     loaded ??= (async () => {
       await ensureWebSocket();
       const sdk = await import('@getalby/sdk/nwc');
-      return { sdk, client: new sdk.NWCClient({ nostrWalletConnectUrl: options.url }) };
+      const client = new sdk.NWCClient({ nostrWalletConnectUrl: options.url });
+      quietConnectionCheck(sdk, client);
+      return { sdk, client };
     })();
     return loaded;
   };
