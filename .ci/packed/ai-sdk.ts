@@ -40,5 +40,5 @@ const result = await generateText({
   stopWhen: isStepCount(8),
   prompt: `Get the report at ${shop.url}`,
 });
-shop.check('ai-sdk', JSON.stringify(result.steps.flatMap((s) => s.toolResults)));
+await shop.check('ai-sdk', JSON.stringify(result.steps.flatMap((s) => s.toolResults)));
 await shop.close();

@@ -14,5 +14,5 @@ const result = await agent.invoke(
   { messages: [{ role: 'user', content: `Get the report at ${shop.url}` }] },
   { context: { l402Budget } },
 );
-shop.check('langchain', JSON.stringify(result.messages.map((message) => message.content)));
+await shop.check('langchain', JSON.stringify(result.messages.map((message) => message.content)));
 await shop.close();

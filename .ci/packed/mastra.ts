@@ -43,5 +43,5 @@ const result = await agent.generate(`Get the report at ${shop.url}`, {
   requestContext,
   maxSteps: 5,
 });
-shop.check('mastra', JSON.stringify(result.toolResults));
+await shop.check('mastra', JSON.stringify(result.toolResults));
 await shop.close();

@@ -17,5 +17,5 @@ const agent = new Agent({
 const result = await run(agent, `Get the report at ${shop.url}`, {
   context: { l402Budget: shop.budget.child({ maxSats: 300 }) },
 });
-shop.check('openai-agents', JSON.stringify(result.history));
+await shop.check('openai-agents', JSON.stringify(result.history));
 await shop.close();

@@ -38,8 +38,8 @@ export async function startSandboxShop() {
     budget,
     paidFetch,
     /** Fails the snippet unless the report was bought with exactly one 10-sat payment. */
-    check(name: string, output: string) {
-      const spentSats = Number(budget.status().spentMsat) / 1000;
+    async check(name: string, output: string) {
+      const spentSats = Number((await budget.status()).spentMsat) / 1000;
       if (!output.includes('the paid report') || spentSats < 10 || spentSats > 11) {
         throw new Error(
           `${name}: expected the paid report for 10 sats, got ${spentSats} sats and ${output}`,
