@@ -1,3 +1,4 @@
+export { l402ApprovalRequest, l402DeclineMessage } from './approvals.js';
 export {
   createL402OpenAIAgentsTools,
   type L402OpenAIAgentsToolsOptions,
