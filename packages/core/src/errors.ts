@@ -212,6 +212,14 @@ export class TokenStoreError extends L402Error {
   override readonly code = 'TOKEN_STORE';
 }
 
+/**
+ * The l402kit database (ledger, tokens, spend log) cannot be opened, read or written: corrupt,
+ * locked past the busy timeout, from a newer version. Fails closed: nothing was paid.
+ */
+export class DatabaseUnavailableError extends L402Error {
+  override readonly code = 'DATABASE_UNAVAILABLE';
+}
+
 /** A run context carries something that is not a budget where a run budget belongs; nothing was paid. */
 export class BudgetConfigError extends L402Error {
   override readonly code = 'BUDGET_CONFIG';

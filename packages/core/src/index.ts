@@ -78,10 +78,20 @@ export {
   type ReserveRequest,
 } from './budget/budget.js';
 export { createMemoryLedger, type MemoryLedgerOptions } from './budget/memory-ledger.js';
+export { openSqliteLedger, type SqliteLedgerOptions } from './budget/sqlite-ledger.js';
+export {
+  defaultDatabasePath,
+  openSqliteDatabase,
+  type SqliteDatabase,
+  type SqliteDatabaseOptions,
+} from './database/sqlite-database.js';
+export { SqliteTokenStore, type SqliteTokenStoreOptions } from './tokens/sqlite-token-store.js';
+export { createSqliteSpendLog } from './client/sqlite-spend-log.js';
 export {
   checkLevelDefinition,
   findRefusal,
   formatWindow,
+  MAX_MSAT,
   type HostBooks,
   type LedgerEntry,
   type LedgerRefusal,

@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSqliteDatabase } from '../database/sqlite-database.js';
 import { BudgetExceededError } from '../errors.js';
 import { createBudget, reserveInBudgets } from './budget.js';
 import { createMemoryLedger } from './memory-ledger.js';
+import { openSqliteLedger } from './sqlite-ledger.js';
 import { formatWindow, parseWindow, type SpendLedger } from './spend-ledger.js';
 
 const host = 'api.example.com';
@@ -11,7 +16,15 @@ const DAY = 24 * HOUR;
 /** Each ledger kind gets the same tests; `make` gives a fresh ledger on an injected clock. */
 export const ledgerKinds: [string, (now: () => number) => SpendLedger | Promise<SpendLedger>][] = [
   ['memory ledger', (now) => createMemoryLedger({ now })],
+  ['SQLite ledger', (now) => openSqliteLedger(openSqliteDatabase(freshDatabasePath()), { now })],
 ];
+
+const directory = mkdtempSync(join(tmpdir(), 'l402kit-ledger-'));
+let databases = 0;
+function freshDatabasePath() {
+  return join(directory, `ledger-${databases++}.db`);
+}
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describe.each(ledgerKinds)('%s', (_kind, make) => {
   const setUp = async () => {

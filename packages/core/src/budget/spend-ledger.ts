@@ -50,6 +50,8 @@ export interface LedgerEntry {
   spentMsat: Msat;
   /** Ledger clock, ms since the epoch: the payment's time for windows. */
   reservedAt: number;
+  /** `pid@hostname` of the process that reserved it, when the ledger records one. */
+  owner?: string;
 }
 
 /** Which limit refused a reservation, with that level's books at that moment. */
@@ -189,6 +191,9 @@ export interface HostBooks {
   pendingMsat: Msat;
 }
 
+/** The largest amount a ledger keeps (a signed 64-bit integer, as databases store it). */
+export const MAX_MSAT = 2n ** 63n - 1n;
+
 /** Throws a RangeError unless `definition` is a well-formed level. */
 export function checkLevelDefinition(definition: LevelDefinition): LevelDefinition {
   if (typeof definition?.name !== 'string' || definition.name.trim() === '') {
@@ -196,8 +201,10 @@ export function checkLevelDefinition(definition: LevelDefinition): LevelDefiniti
   }
   for (const key of ['limitMsat', 'perRequestMsat', 'perHostMsat'] as const) {
     const value = definition[key];
-    if (value !== undefined && (typeof value !== 'bigint' || value < 0n)) {
-      throw new RangeError(`${key} must be a non-negative bigint of millisatoshis`);
+    if (value !== undefined && (typeof value !== 'bigint' || value < 0n || value > MAX_MSAT)) {
+      throw new RangeError(
+        `${key} must be a non-negative bigint of millisatoshis, at most ${MAX_MSAT} (more than all bitcoin)`,
+      );
     }
   }
   if (definition.windowMs !== undefined) parseWindow(definition.windowMs);

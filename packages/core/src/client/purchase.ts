@@ -541,16 +541,16 @@ export async function reserveAll(
 }
 
 /**
- * Applies one settlement to every reservation, each even if another's books fail (a database
- * error): the first error is thrown once all were tried.
+ * Applies one settlement to every reservation and never rejects: whether money moved is
+ * decided by the wallet, not the books, so a ledger that cannot be written (a locked
+ * database) must not turn a payment into an error that says otherwise. A reservation left
+ * unsettled stays counted in full, and is settled through the wallet by a later process.
  */
 export async function settleAll(
   reservations: Reservation[],
   settle: (reservation: Reservation) => Promise<boolean>,
 ): Promise<void> {
-  const results = await Promise.allSettled(reservations.map(settle));
-  const failed = results.find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
+  await Promise.allSettled(reservations.map(settle));
 }
 
 /** Extra time a wallet gets past its own timeout before l402kit stops waiting for it. */

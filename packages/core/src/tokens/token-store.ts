@@ -347,8 +347,8 @@ export class TokenIndex {
   }
 }
 
-// Every scope string that covers pathname, most specific first.
-function* coveringScopes(pathname: string): Generator<string> {
+/** Every scope string that covers pathname, most specific first. */
+export function* coveringScopes(pathname: string): Generator<string> {
   yield pathname;
   yield `prefix:${pathname}`;
   let end = pathname.length;

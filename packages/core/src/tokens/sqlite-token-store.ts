@@ -1,0 +1,204 @@
+import type { SqliteDatabase } from '../database/sqlite-database.js';
+import {
+  type ClaimResult,
+  type StoredToken,
+  coveringScopes,
+  protectToken,
+  TokenIndex,
+  type TokenStore,
+  validateClaim,
+  validateToken,
+} from './token-store.js';
+import { canonicalOrigin } from '../canonical-host.js';
+
+export interface SqliteTokenStoreOptions {
+  now?: () => number;
+}
+
+interface TokenRow {
+  key: string;
+  origin: string;
+  scope: string;
+  method: string | null;
+  scheme: 'L402' | 'LSAT';
+  macaroon: string;
+  preimage: string | null;
+  payment_hash: string;
+  invoice: string;
+  amount_msat: string;
+  fee_msat: string;
+  state: 'pending' | 'paid';
+  created_at: bigint;
+  expires_at: bigint | null;
+}
+
+/**
+ * Tokens in the l402kit SQLite database, shared by every process that opens it, with the
+ * same `claim` as the file store: the check and the write of a pending token are one
+ * transaction, so two processes meeting the same 402 cannot both pay. A `put` writes one
+ * row, whatever the number of tokens. Paid tokens found once are served from memory
+ * afterwards; the database is read again on a miss, and a cached token is checked against
+ * its row only when another connection has written since (`PRAGMA data_version`).
+ */
+export class SqliteTokenStore implements TokenStore {
+  readonly #database: SqliteDatabase;
+  readonly #now: () => number;
+  // Paid tokens found or written here.
+  readonly #cache = new TokenIndex();
+  #seenVersion: bigint | undefined;
+
+  constructor(database: SqliteDatabase, options: SqliteTokenStoreOptions = {}) {
+    this.#database = database;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get path(): string {
+    return this.#database.path;
+  }
+
+  async get(key: string): Promise<StoredToken | undefined> {
+    return this.#database.read(() => this.#row(key));
+  }
+
+  async find(url: URL, method: string): Promise<StoredToken | undefined> {
+    if (url.origin === 'null') return undefined;
+    const now = this.#now();
+    return this.#database.read(() => {
+      // Another process wrote since: a cached token may have been replaced or dropped there.
+      if (this.#othersWrote()) this.#cache.clear();
+      const cached = this.#cache.find(url, method, now);
+      if (cached !== undefined) return cached;
+      const rows = this.#database
+        .statement(
+          "SELECT * FROM tokens WHERE origin = ? AND state = 'paid' AND scope IN (SELECT value FROM json_each(?))",
+        )
+        .all(
+          canonicalOrigin(url),
+          JSON.stringify([...coveringScopes(url.pathname)]),
+        ) as unknown as TokenRow[];
+      const found = new TokenIndex(rows.map(tokenOf)).find(url, method, now);
+      if (found === undefined) return undefined;
+      this.#cache.set(found);
+      return this.#cache.get(found.key);
+    });
+  }
+
+  async put(token: StoredToken): Promise<void> {
+    validateToken(token);
+    this.#database.write(() => this.#insert(token));
+    this.#remember(token);
+  }
+
+  async claim(token: StoredToken): Promise<ClaimResult> {
+    validateClaim(token);
+    const result = this.#database.write((): ClaimResult => {
+      const existing = this.#row(token.key);
+      if (
+        existing !== undefined &&
+        (existing.state === 'pending' ||
+          existing.expiresAt === undefined ||
+          existing.expiresAt > this.#now())
+      ) {
+        return { claimed: false, existing };
+      }
+      this.#insert(token);
+      return { claimed: true };
+    });
+    this.#remember(token);
+    return result;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#database.write(() => {
+      this.#database.statement('DELETE FROM tokens WHERE key = ?').run(key);
+    });
+    this.#cache.delete(key);
+  }
+
+  async list(): Promise<StoredToken[]> {
+    return this.#database.read(() =>
+      (
+        this.#database
+          .statement('SELECT * FROM tokens ORDER BY created_at')
+          .all() as unknown as TokenRow[]
+      ).map(tokenOf),
+    );
+  }
+
+  async clear(): Promise<void> {
+    this.#database.write(() => {
+      this.#database.statement('DELETE FROM tokens').run();
+    });
+    this.#cache.clear();
+  }
+
+  #row(key: string): StoredToken | undefined {
+    const row = this.#database.statement('SELECT * FROM tokens WHERE key = ?').get(key) as
+      | TokenRow
+      | undefined;
+    return row === undefined ? undefined : tokenOf(row);
+  }
+
+  #insert(token: StoredToken): void {
+    this.#database
+      .statement(
+        `INSERT OR REPLACE INTO tokens (key, origin, scope, method, scheme, macaroon, preimage,
+           payment_hash, invoice, amount_msat, fee_msat, state, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        token.key,
+        token.origin,
+        token.scope,
+        token.method ?? null,
+        token.scheme,
+        token.macaroon,
+        token.preimage ?? null,
+        token.paymentHash,
+        token.invoice,
+        token.amountMsat.toString(),
+        token.feeMsat.toString(),
+        token.state,
+        Math.trunc(token.createdAt),
+        token.expiresAt === undefined ? null : Math.trunc(token.expiresAt),
+      );
+  }
+
+  // The cache holds paid tokens only: a pending one must always be read from the database.
+  #remember(token: StoredToken): void {
+    if (token.state === 'paid') this.#cache.set(token);
+    else this.#cache.delete(token.key);
+  }
+
+  /** Whether another connection committed since the last look (own commits do not count). */
+  #othersWrote(): boolean {
+    const { data_version: version } = this.#database.statement('PRAGMA data_version').get() as {
+      data_version: bigint;
+    };
+    const changed = this.#seenVersion !== undefined && version !== this.#seenVersion;
+    this.#seenVersion = version;
+    return changed;
+  }
+}
+
+function tokenOf(row: TokenRow): StoredToken {
+  const token: StoredToken = {
+    key: row.key,
+    origin: row.origin,
+    scope: row.scope,
+    scheme: row.scheme,
+    macaroon: row.macaroon,
+    paymentHash: row.payment_hash,
+    invoice: row.invoice,
+    amountMsat: BigInt(row.amount_msat),
+    feeMsat: BigInt(row.fee_msat),
+    state: row.state,
+    createdAt: Number(row.created_at),
+  };
+  // Optional fields are left out rather than set to undefined, as the other stores do.
+  if (row.method !== null) token.method = row.method;
+  if (row.preimage !== null) token.preimage = row.preimage;
+  if (row.expires_at !== null) token.expiresAt = Number(row.expires_at);
+  // Frozen, and redacted when printed or serialised, as every store hands tokens out.
+  return protectToken(token);
+}
