@@ -76,6 +76,20 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_origin_scope ON tokens (origin, scope);
 
+-- Resources and origins that answered 402 again after being paid (see PaymentLoop).
+CREATE TABLE payment_loops (
+  key TEXT PRIMARY KEY,
+  origin TEXT NOT NULL,
+  scope TEXT,
+  method TEXT,
+  count INTEGER NOT NULL,
+  amount_msat TEXT NOT NULL,
+  payment_hash TEXT NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL
+);
+CREATE INDEX payment_loops_origin ON payment_loops (origin);
+
 CREATE TABLE spend_log (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   time TEXT NOT NULL,

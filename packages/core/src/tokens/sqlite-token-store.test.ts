@@ -139,4 +139,47 @@ describe('SqliteTokenStore', () => {
     await new SqliteTokenStore(database()).put(makeToken('/late'));
     expect((await reader.find(url, 'GET'))?.key).toBe(makeToken('/late').key);
   });
+
+  it('keeps payment-loop records for every process, apart from the tokens', async () => {
+    const origin = 'https://shop.test';
+    const report = {
+      key: `${origin} GET /a`,
+      origin,
+      scope: '/a',
+      method: 'GET',
+      amountMsat: 10_000n,
+      paymentHash: 'ab'.repeat(32),
+      at: 1_000,
+    };
+    await new SqliteTokenStore(database()).recordPaymentLoop(report);
+    const other = new SqliteTokenStore(database());
+    // The same payment reported again (a second call saw it) counts once.
+    await other.recordPaymentLoop({ ...report, at: 1_500 });
+    await other.recordPaymentLoop({ ...report, paymentHash: 'cd'.repeat(32), at: 2_000 });
+    await other.recordPaymentLoop({
+      ...report,
+      key: 'https://other.test GET /a',
+      origin: 'https://other.test',
+    });
+    await other.clear();
+    expect(await new SqliteTokenStore(database()).getPaymentLoop(report.key)).toEqual({
+      key: report.key,
+      origin,
+      scope: '/a',
+      method: 'GET',
+      count: 2,
+      amountMsat: 20_000n,
+      paymentHash: 'cd'.repeat(32),
+      firstAt: 1_000,
+      lastAt: 2_000,
+    });
+    expect(await other.clearPaymentLoops(origin)).toBe(1);
+    expect((await other.listPaymentLoops()).map((loop) => loop.origin)).toEqual([
+      'https://other.test',
+    ]);
+    expect(await other.clearPaymentLoops()).toBe(1);
+    await expect(other.recordPaymentLoop({ ...report, paymentHash: 'bad' })).rejects.toThrow(
+      RangeError,
+    );
+  });
 });

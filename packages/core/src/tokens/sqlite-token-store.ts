@@ -10,6 +10,12 @@ import {
   validateToken,
 } from './token-store.js';
 import { canonicalOrigin } from '../canonical-host.js';
+import {
+  type PaymentLoop,
+  PaymentLoopBook,
+  type PaymentLoopReport,
+  paymentLoopTarget,
+} from './payment-loops.js';
 
 export interface SqliteTokenStoreOptions {
   now?: () => number;
@@ -132,6 +138,67 @@ export class SqliteTokenStore implements TokenStore {
     this.#cache.clear();
   }
 
+  async recordPaymentLoop(report: PaymentLoopReport): Promise<PaymentLoop> {
+    // One read-modify-write for every process sharing the database.
+    return this.#database.write(() => {
+      const existing = this.#loopRow(report.key);
+      const loop = new PaymentLoopBook(existing ? [existing] : []).record({ ...report });
+      this.#database
+        .statement(
+          `INSERT OR REPLACE INTO payment_loops
+             (key, origin, scope, method, count, amount_msat, payment_hash, first_at, last_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          loop.key,
+          loop.origin,
+          loop.scope ?? null,
+          loop.method ?? null,
+          loop.count,
+          loop.amountMsat.toString(),
+          loop.paymentHash,
+          Math.trunc(loop.firstAt),
+          Math.trunc(loop.lastAt),
+        );
+      return loop;
+    });
+  }
+
+  async getPaymentLoop(key: string): Promise<PaymentLoop | undefined> {
+    return this.#database.read(() => this.#loopRow(key));
+  }
+
+  async listPaymentLoops(): Promise<PaymentLoop[]> {
+    return this.#database.read(() =>
+      (
+        this.#database
+          .statement('SELECT * FROM payment_loops ORDER BY first_at')
+          .all() as unknown as LoopRow[]
+      ).map(loopOf),
+    );
+  }
+
+  async clearPaymentLoops(target?: string): Promise<number> {
+    return this.#database.write(() => {
+      if (target === undefined) {
+        return Number(this.#database.statement('DELETE FROM payment_loops').run().changes);
+      }
+      const keyOrOrigin = paymentLoopTarget(target);
+      return Number(
+        this.#database
+          .statement('DELETE FROM payment_loops WHERE key = ? OR origin = ?')
+          .run(keyOrOrigin, keyOrOrigin).changes,
+      );
+    });
+  }
+
+  #loopRow(key: string): PaymentLoop | undefined {
+    const row = this.#database.statement('SELECT * FROM payment_loops WHERE key = ?').get(key) as
+      | LoopRow
+      | undefined;
+    return row === undefined ? undefined : loopOf(row);
+  }
+
   #row(key: string): StoredToken | undefined {
     const row = this.#database.statement('SELECT * FROM tokens WHERE key = ?').get(key) as
       | TokenRow
@@ -179,6 +246,32 @@ export class SqliteTokenStore implements TokenStore {
     this.#seenVersion = version;
     return changed;
   }
+}
+
+interface LoopRow {
+  key: string;
+  origin: string;
+  scope: string | null;
+  method: string | null;
+  count: bigint;
+  amount_msat: string;
+  payment_hash: string;
+  first_at: bigint;
+  last_at: bigint;
+}
+
+function loopOf(row: LoopRow): PaymentLoop {
+  return Object.freeze({
+    key: row.key,
+    origin: row.origin,
+    ...(row.scope === null ? {} : { scope: row.scope }),
+    ...(row.method === null ? {} : { method: row.method }),
+    count: Number(row.count),
+    amountMsat: BigInt(row.amount_msat),
+    paymentHash: row.payment_hash,
+    firstAt: Number(row.first_at),
+    lastAt: Number(row.last_at),
+  });
 }
 
 function tokenOf(row: TokenRow): StoredToken {
