@@ -4,6 +4,8 @@ import { planNextStep, type ResearchTranscript, type ToolCallRecord } from './re
 const api = 'http://127.0.0.1:9';
 const budgetText = (left: string) =>
   `The most one payment may cost now is ${left}, routing fees included.\nBudget "run": ${left} left of 30 sats; spent 0 sats.`;
+const fetched = (paid: string, left: string, body: unknown) =>
+  `HTTP 200 OK (application/json)\nPaid ${paid} for this request.\n${budgetText(left)}\n--- BEGIN UNTRUSTED CONTENT 0f0f ---\n${JSON.stringify(body)}\n--- END UNTRUSTED CONTENT 0f0f ---`;
 const result = (id: string, topic: string, priceSats: number, quality: number, score = 9) => ({
   id,
   kind: 'article',
@@ -18,7 +20,7 @@ const result = (id: string, topic: string, priceSats: number, quality: number, s
 const searchCall = (results: ReturnType<typeof result>[]): ToolCallRecord => ({
   name: 'l402_fetch',
   args: { url: `${api}/v1/search?q=x` },
-  result: `HTTP 200 OK (application/json)\nPaid 2 sats for this request.\n${budgetText('27.9 sats')}\n\n${JSON.stringify({ results })}`,
+  result: fetched('2 sats', '27.9 sats', { results }),
 });
 const quoteCall = (id: string, sats: number): ToolCallRecord => ({
   name: 'l402_quote',
@@ -89,7 +91,7 @@ describe('offline research planner', () => {
     const bought: ToolCallRecord = {
       name: 'l402_fetch',
       args: { url: `${api}/v1/articles/a` },
-      result: `HTTP 200 OK (application/json)\nPaid 5 sats for this request.\n${budgetText('21 sats')}\n\n${JSON.stringify({ body: 'Text.' })}`,
+      result: fetched('5 sats', '21 sats', { body: 'Text.' }),
     };
     const calls = [
       searchCall([result('a', 't1', 5, 4), result('a2', 't1', 5, 4), result('b', 't2', 5, 4, 8)]),

@@ -37,18 +37,21 @@ export function toolErrorFromText(text: string): { code: string; message: string
   return match ? { code: match[1] ?? 'ERROR', message: match[2]! } : undefined;
 }
 
-/** An `l402_fetch` result: status line, payment line, budget, then the body after a blank line. */
+/**
+ * An `l402_fetch` result: status, payment and budget lines, then the body between the BEGIN
+ * and END lines of this call's boundary. Only the lines outside that block are l402kit's.
+ */
 export function fetchedFromText(
   text: string,
 ): { status: number; paid: boolean; body: string } | undefined {
   const status = /^HTTP (\d{3})/.exec(text);
   if (!status) return undefined;
-  const split = text.indexOf('\n\n');
-  return {
-    status: Number(status[1]),
-    paid: /^Paid /m.test(text),
-    body: split === -1 ? '' : text.slice(split + 2),
-  };
+  const block =
+    /^--- BEGIN UNTRUSTED CONTENT ([0-9a-f]+) ---\n([\s\S]*?)\n--- END UNTRUSTED CONTENT \1 ---$/m.exec(
+      text,
+    );
+  const facts = block ? text.slice(0, block.index) : text;
+  return { status: Number(status[1]), paid: /^Paid /m.test(facts), body: block?.[2] ?? '' };
 }
 
 export function parseJson(text: string): unknown {

@@ -10,7 +10,8 @@ import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
 import type { Approval } from '../client/approval.js';
 import { INVOICE_METHOD, invoiceApprovalUrl } from '../client/pay-invoice.js';
 import { InvalidOptionError } from '../errors.js';
-import { decodeText, readBodyStart } from './read-body.js';
+import { formatFetchResult, quoteSellerText } from './fetch-result.js';
+import { readBodyStart } from './read-body.js';
 import { describeAmount, formatToolError } from './tool-error.js';
 import { type PaymentToApprove, paymentToApprove } from './tool-approval.js';
 
@@ -113,10 +114,6 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-function count(value: number): string {
-  return value.toLocaleString('en-US');
-}
-
 // A spec typed for its own input, stored beside the others (parameters are contravariant).
 function defineTool<Shape extends z.ZodRawShape>(spec: L402ToolSpec<Shape>): L402ToolSpec {
   return spec as unknown as L402ToolSpec;
@@ -162,33 +159,14 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           signal: context?.signal,
           approval: context?.approval,
         });
-        const contentType = response.headers.get('content-type');
         const { bytes, truncated } = await readBodyStart(response, maxBytes);
-        const text = decodeText(bytes, contentType);
-        const receipt = response.l402;
-        const paid = receipt.paid
-          ? `Paid ${describeAmount(receipt.amountMsat, receipt.feeMsat)} for this request.`
-          : receipt.usedCachedToken
-            ? 'Used a token bought earlier; nothing paid now.'
-            : 'Nothing paid.';
-        const notes: string[] = [];
-        if (truncated) {
-          const length = Number(response.headers.get('content-length'));
-          const of = Number.isSafeInteger(length) && length > 0 ? count(length) : 'a longer body';
-          notes.push(`[truncated: read the first ${count(bytes.byteLength)} bytes of ${of}]`);
-        }
-        if (text.length > maxChars) {
-          notes.push(`[truncated: showing ${count(maxChars)} of ${count(text.length)} characters]`);
-        }
-        const body = [text.length > maxChars ? text.slice(0, maxChars) : text, ...notes].join('\n');
-        return [
-          `HTTP ${response.status} ${response.statusText}`.trim() +
-            ` (${contentType ?? 'no content type'})`,
-          paid,
-          await remaining(context),
-          '',
-          body,
-        ].join('\n');
+        return formatFetchResult({
+          response,
+          bytes,
+          truncated,
+          maxChars,
+          budgetLine: await remaining(context),
+        });
       }),
       quotePayment: async (input, context) => {
         const { policy } = paidFetch;
@@ -250,7 +228,9 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
         }
         return [
           `${quote.url} costs ${formatMsat(quote.priceMsat)} (plus a small routing fee).`,
-          quote.description ? `Description: ${quote.description}` : undefined,
+          quote.description
+            ? `Description (written by the seller): ${quoteSellerText(quote.description)}`
+            : undefined,
           await remaining(context),
         ]
           .filter(Boolean)
@@ -290,7 +270,9 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
         const decoded = decodeInvoice(invoice);
         return [
           `Amount: ${decoded.amountMsat === undefined ? 'none (open amount; l402kit will not pay it)' : formatMsat(decoded.amountMsat)}`,
-          `Description: ${decoded.description ?? '(none)'}`,
+          decoded.description === undefined
+            ? 'Description: (none)'
+            : `Description (written by whoever made the invoice): ${quoteSellerText(decoded.description)}`,
           `Network: ${decoded.network}`,
           `Expires: ${decoded.expiresAt.toISOString()}`,
           `Payment hash: ${decoded.paymentHash}`,
