@@ -1,5 +1,6 @@
 // Issue 11, items 3, 6, 9 and 10: the network-facing guarantees of the paid fetch, each
 // against real loopback HTTP servers and real signed invoices paid on a sandbox network.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import {
   createPolicy,
   FileTokenStore,
   L402Error,
+  OpaqueTokenError,
   PaidNotDeliveredError,
   PaymentLoopError,
   PaymentLoopRefusedError,
@@ -383,5 +385,84 @@ describe('issue 11 item 9: a payment loop is remembered, and the resource is not
     expect(await rejection(after(`${server.url}/loop`))).toBeInstanceOf(PaymentLoopError);
     expect(succeeded(network)).toBe(1);
     expect((await store.getPaymentLoop(`${origin} GET /loop`))?.count).toBe(2);
+  });
+});
+
+describe('issue 11 item 10: tokens that are not macaroons', () => {
+  /**
+   * A seller whose tokens are opaque (not macaroons), as some L402 servers send: it remembers
+   * which invoice each token was issued with and opens the resource for the matching preimage.
+   */
+  async function opaqueShop(
+    token: () => string = () => `tok_${randomBytes(12).toString('hex')}.v1`,
+  ) {
+    const network = createSandboxNetwork();
+    const merchant = network.createNode({ name: 'merchant' });
+    const payer = network.createNode({ name: 'payer', balanceSats: 100_000 });
+    const issued = new Map<string, string>();
+    const server = await recording((request) => {
+      const credential = /^L402 (.+):([0-9a-f]{64})$/.exec(
+        request.headers.get('authorization') ?? '',
+      );
+      const hash = credential && issued.get(credential[1]!);
+      if (
+        hash &&
+        createHash('sha256').update(Buffer.from(credential[2]!, 'hex')).digest('hex') === hash
+      ) {
+        return new Response('the paid content');
+      }
+      const invoice = merchant.createInvoice({ amountSats: 10 });
+      const value = token();
+      issued.set(value, invoice.paymentHash);
+      return paymentRequired(`L402 token="${value}", invoice="${invoice.invoice}"`);
+    });
+    return { network, payer, server };
+  }
+
+  it('refuses an opaque token by default, saying it is not a macaroon, and pays nothing', async () => {
+    const { network, payer, server } = await opaqueShop();
+    const paidFetch = createPaidFetch({ wallet: payer.wallet, policy: loopbackPolicy });
+    const error = await rejection(paidFetch(`${server.url}/report`));
+    expect(error).toBeInstanceOf(OpaqueTokenError);
+    expect(error).toMatchObject({ code: 'OPAQUE_TOKEN', paid: false, amountMsat: 0n });
+    expect(error.message).toMatch(
+      /is not an L402 macaroon .*so the invoice cannot be checked against it/,
+    );
+    expect(error.message).toContain('Nothing was paid.');
+    await expect(paidFetch.quote(`${server.url}/report`)).rejects.toBeInstanceOf(OpaqueTokenError);
+    expect(succeeded(network)).toBe(0);
+  });
+
+  it('pays such a server only where the policy allows opaque tokens for its host, and reuses the token', async () => {
+    const { network, payer, server } = await opaqueShop();
+    const elsewhere = createPaidFetch({
+      wallet: payer.wallet,
+      policy: { ...loopbackPolicy, allowOpaqueTokens: ['shop.example'] },
+    });
+    expect(await rejection(elsewhere(`${server.url}/report`))).toBeInstanceOf(OpaqueTokenError);
+    const allowed = createPaidFetch({
+      wallet: payer.wallet,
+      policy: { ...loopbackPolicy, allowOpaqueTokens: ['127.0.0.1'] },
+    });
+    const first = await allowed(`${server.url}/report`);
+    expect(await first.text()).toBe('the paid content');
+    expect(first.l402).toMatchObject({ paid: true, amountMsat: 10_000n });
+    const again = await allowed(`${server.url}/report`);
+    expect(await again.text()).toBe('the paid content');
+    expect(again.l402).toMatchObject({ paid: false, usedCachedToken: true });
+    expect((await allowed.quote(`${server.url}/report`)).priceMsat).toBe(10_000n);
+    expect(succeeded(network)).toBe(1);
+  });
+
+  it('refuses, even where allowed, an opaque token that cannot be sent back in a credential', async () => {
+    const { network, payer, server } = await opaqueShop(() => 'has space:and colon');
+    const paidFetch = createPaidFetch({
+      wallet: payer.wallet,
+      policy: { ...loopbackPolicy, allowOpaqueTokens: ['127.0.0.1'] },
+    });
+    const error = await rejection(paidFetch(`${server.url}/report`));
+    expect(error).toMatchObject({ code: 'OPAQUE_TOKEN', paid: false });
+    expect(error.message).toMatch(/cannot be sent back/);
+    expect(succeeded(network)).toBe(0);
   });
 });

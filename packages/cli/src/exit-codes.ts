@@ -43,6 +43,7 @@ const byCode: Record<string, number> = {
   AMOUNTLESS_INVOICE: EXIT_CODES.badChallenge,
   INVOICE_EXPIRED: EXIT_CODES.badChallenge,
   INVOICE_MISMATCH: EXIT_CODES.badChallenge,
+  OPAQUE_TOKEN: EXIT_CODES.badChallenge,
   NETWORK_MISMATCH: EXIT_CODES.badChallenge,
   WALLET_CONFIG: EXIT_CODES.config,
   TOKEN_STORE: EXIT_CODES.config,

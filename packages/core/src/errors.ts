@@ -89,6 +89,14 @@ export class InvoiceExpiredError extends L402Error {
 export class InvoiceMismatchError extends L402Error {
   override readonly code = 'INVOICE_MISMATCH';
 }
+/**
+ * The challenge's token is not an L402 macaroon (an opaque `macaroon=`/`token=` value), so
+ * the invoice cannot be checked against it; refused unless the policy allows opaque tokens
+ * from that host (`allowOpaqueTokens`).
+ */
+export class OpaqueTokenError extends L402Error {
+  override readonly code = 'OPAQUE_TOKEN';
+}
 export class NetworkMismatchError extends L402Error {
   override readonly code = 'NETWORK_MISMATCH';
 }

@@ -3,7 +3,13 @@ export { budgetHost, canonicalHost, canonicalOrigin } from './canonical-host.js'
 export * from './errors.js';
 export { decodeBase64, encodeBase64 } from './protocol/base64.js';
 export { type Caveat, caveatValues, macaroonExpiry, parseCaveat } from './protocol/caveats.js';
-export { formatCredential, type L402Credential, parseCredential } from './protocol/credential.js';
+export { type CheckedChallenge, checkChallenge } from './protocol/check-challenge.js';
+export {
+  formatCredential,
+  isSendableToken,
+  type L402Credential,
+  parseCredential,
+} from './protocol/credential.js';
 export {
   addCaveats,
   type DecodedMacaroon,

@@ -461,7 +461,13 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       await policy.checkUrl(snapshot.url);
       const response = await send(requestInit(snapshot, snapshot.url), snapshot.url);
       await response.body?.cancel();
-      const quote = quoteChallenge(snapshot.url, response, context.feeLimit, context.wallet);
+      const quote = quoteChallenge(
+        snapshot.url,
+        response,
+        context.feeLimit,
+        context.wallet,
+        policy.allowsOpaqueToken?.(snapshot.url.hostname) ?? false,
+      );
       emit({ type: 'quote', url: quote.url, quote });
       return quote;
     } catch (error) {
@@ -566,6 +572,7 @@ const refusalCodes = new Set([
   'AMOUNTLESS_INVOICE',
   'INVOICE_EXPIRED',
   'INVOICE_MISMATCH',
+  'OPAQUE_TOKEN',
   'NETWORK_MISMATCH',
   'BODY_NOT_REPLAYABLE',
   'PAYMENT_LOOP_REFUSED',

@@ -61,6 +61,15 @@ export interface PolicyOptions {
    */
   approve?: (payment: PaymentApprovalRequest) => boolean | Promise<boolean>;
   /**
+   * Hosts whose tokens may be paid for although they are not L402 macaroons (opaque
+   * `macaroon=`/`token=` values, e.g. from `@getalby/lightning-tools`). Default: none. RISK:
+   * l402kit then cannot check that the invoice belongs to the token (the macaroon's payment
+   * hash), so such a server, or anyone able to answer in its name, can have any invoice paid
+   * (one that pays someone else, or buys nothing) and the token may open nothing. Caps, budgets
+   * and the preimage check still apply. Name only servers you trust, reached over https.
+   */
+  allowOpaqueTokens?: HostPattern[];
+  /**
    * Resolves a host name to all its addresses; defaults to `dns.lookup`. For tests and custom
    * DNS. With the private-network check on, the paid fetch connects only to addresses it
    * returned (see `Policy.resolveForConnect`).
@@ -99,6 +108,8 @@ export interface Policy {
    * checked, whatever DNS answers in between (no rebinding).
    */
   resolveForConnect?(hostname: string): Promise<string[]>;
+  /** Whether a token from `host` that is not a macaroon may be paid for (see `allowOpaqueTokens`). */
+  allowsOpaqueToken?(host: string): boolean;
 }
 
 // Everything that is not a public unicast address, as far as an agent is concerned.
@@ -176,6 +187,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   const approveAbove =
     options.approveAboveSats === undefined ? undefined : satsToMsat(options.approveAboveSats);
   const resolveHost = options.resolveHost ?? resolveAll;
+  const opaqueTokenHosts = (options.allowOpaqueTokens ?? []).map(compileHostPattern);
 
   /** The addresses `hostname` may be connected to, or the rule that refuses it (private networks). */
   async function vetHost(hostname: string): Promise<{ addresses: string[] } | { rule: string }> {
@@ -230,6 +242,11 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
         });
       }
       if ('rule' in vetted) deny(vetted.rule);
+    },
+
+    allowsOpaqueToken(host) {
+      const canonical = canonicalHost(host);
+      return opaqueTokenHosts.some((matches) => matches(canonical));
     },
 
     checkPrice(price) {

@@ -1,13 +1,14 @@
 import { type Msat, msatToSats } from '../amount.js';
 import { type Budget, type Reservation, reserveInBudgets } from '../budget/budget.js';
 import { macaroonExpiry } from '../protocol/caveats.js';
-import { formatCredential } from '../protocol/credential.js';
+import { checkChallenge } from '../protocol/check-challenge.js';
+import { formatCredential, isSendableToken } from '../protocol/credential.js';
 import {
   AmountlessInvoiceError,
   InvoiceExpiredError,
-  InvoiceMismatchError,
   L402Error,
   NetworkMismatchError,
+  OpaqueTokenError,
   PaymentFailedError,
   PaymentOutcomeUnknownError,
   PreimageMismatchError,
@@ -16,7 +17,7 @@ import {
 } from '../errors.js';
 import { type FeeLimit, feeToReserve } from '../budget/fee-limit.js';
 import { type DecodedInvoice, decodeInvoice, isInvoiceExpired } from '../protocol/invoice.js';
-import { type DecodedMacaroon, decodeMacaroon } from '../protocol/macaroon.js';
+import type { DecodedMacaroon } from '../protocol/macaroon.js';
 import {
   type L402Challenge,
   parseChallenges,
@@ -92,21 +93,33 @@ export interface PendingResolution {
 export interface ReadChallenge {
   challenge: L402Challenge;
   invoice: DecodedInvoice;
-  macaroon: DecodedMacaroon;
+  /** Absent for an opaque token the policy allows from this host. */
+  macaroon: DecodedMacaroon | undefined;
 }
 
-/** Parses and cross-checks a challenge; nothing here can pay. */
-export function readChallenge(header: string, url: string): ReadChallenge {
+/**
+ * Parses and cross-checks a challenge (`checkChallenge`); nothing here can pay. A token that
+ * is not a macaroon passes only when `allowOpaqueToken` is true and it can be sent back.
+ */
+export function readChallenge(
+  header: string,
+  url: string,
+  allowOpaqueToken = false,
+): ReadChallenge {
   const challenge = parseL402Challenge(header);
-  const invoice = decodeInvoice(challenge.invoice);
-  const macaroon = decodeMacaroon(challenge.macaroon);
-  if (macaroon.identifier.paymentHash !== invoice.paymentHash) {
-    throw new InvoiceMismatchError(
-      `The invoice's payment hash does not match the macaroon offered by ${new URL(url).host}; paying it would not unlock the resource. Nothing was paid.`,
-      { url, paymentHash: invoice.paymentHash },
-    );
+  try {
+    return { challenge, ...checkChallenge(challenge, url) };
+  } catch (error) {
+    if (!(error instanceof OpaqueTokenError) || !allowOpaqueToken) throw error;
+    if (!isSendableToken(challenge.macaroon)) {
+      throw new OpaqueTokenError(
+        `The token sent by ${new URL(url).host} is not a macaroon and cannot be sent back in an Authorization header (it has spaces, ":" or other characters a token cannot hold). Nothing was paid.`,
+        { url, paymentHash: error.paymentHash },
+      );
+    }
+    // The operator accepted the risk for this host: the invoice is paid unchecked.
+    return { challenge, invoice: decodeInvoice(challenge.invoice), macaroon: undefined };
   }
-  return { challenge, invoice, macaroon };
 }
 
 export function quoteChallenge(
@@ -114,11 +127,12 @@ export function quoteChallenge(
   response: Response,
   feeLimit: FeeLimit,
   wallet: Pick<Wallet, 'name' | 'worstCaseFeeMsat'>,
+  allowOpaqueToken = false,
 ): PriceQuote {
   const base = { url: `${url.origin}${url.pathname}`, host: url.host, status: response.status };
   const header = response.headers.get('www-authenticate');
   if (response.status !== 402 || !header || !selectChallenge(parseChallenges(header))) return base;
-  const { invoice } = readChallenge(header, base.url);
+  const { invoice } = readChallenge(header, base.url, allowOpaqueToken);
   if (invoice.amountMsat === undefined) {
     throw new AmountlessInvoiceError(
       `${url.host} sent an invoice without an amount; l402kit never pays those.`,
@@ -178,7 +192,11 @@ export async function buyToken(
     if (token) return { token, paid: false };
   }
 
-  const { challenge, invoice, macaroon } = readChallenge(header, displayUrl);
+  const { challenge, invoice, macaroon } = readChallenge(
+    header,
+    displayUrl,
+    context.policy.allowsOpaqueToken?.(url.hostname) ?? false,
+  );
   const amountMsat = invoice.amountMsat;
   const refusal = { url: displayUrl, paymentHash: invoice.paymentHash };
   if (amountMsat === undefined) {
@@ -221,7 +239,7 @@ export async function buyToken(
     description: invoice.description,
   });
 
-  const expiresAt = macaroonExpiry(macaroon.caveats)?.getTime();
+  const expiresAt = macaroon ? macaroonExpiry(macaroon.caveats)?.getTime() : undefined;
   let pending: StoredToken;
   let reservations: Reservation[] = [];
   // Whether the store may hold our pending record, to be removed if we do not pay after all.

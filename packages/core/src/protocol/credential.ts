@@ -32,6 +32,23 @@ function checkMacaroon(macaroon: string): string {
   return macaroon;
 }
 
+// RFC 7235 token68: what an Authorization value can carry unquoted. Base64 is one of them.
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Whether `token` can be sent in `Authorization: L402 <token>:<preimage>` (no ':', no spaces). */
+export function isSendableToken(token: string): boolean {
+  return typeof token === 'string' && TOKEN68.test(token);
+}
+
+function checkToken(token: string): string {
+  if (!isSendableToken(token)) {
+    throw new MalformedCredentialError(
+      'credential token must be base64 or another token68 value (no spaces, no ":")',
+    );
+  }
+  return token;
+}
+
 function checkPreimage(preimage: string): string {
   if (typeof preimage !== 'string' || !PREIMAGE_HEX.test(preimage)) {
     throw new MalformedCredentialError('credential preimage must be 32 bytes of hex');
@@ -41,7 +58,8 @@ function checkPreimage(preimage: string): string {
 
 /**
  * `L402 <base64 macaroon>:<64 lower-case hex>`: upper-case scheme and lower-case preimage,
- * the only form aperture's parser accepts. The scheme defaults to L402.
+ * the only form aperture's parser accepts. The scheme defaults to L402. The macaroon may be any
+ * token68 value, for servers whose tokens are not macaroons (see `allowOpaqueTokens`).
  */
 export function formatCredential(credential: {
   scheme?: 'L402' | 'LSAT';
@@ -49,7 +67,7 @@ export function formatCredential(credential: {
   preimage: string;
 }): string {
   const scheme = checkScheme(credential.scheme ?? 'L402');
-  return `${scheme} ${checkMacaroon(credential.macaroon)}:${checkPreimage(credential.preimage)}`;
+  return `${scheme} ${checkToken(credential.macaroon)}:${checkPreimage(credential.preimage)}`;
 }
 
 /** Reads an `Authorization` value; scheme and hex in any case. MalformedCredentialError otherwise. */

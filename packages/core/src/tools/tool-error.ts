@@ -15,6 +15,8 @@ const nextSteps: Record<string, string> = {
     'The server asks for an open amount, which is never paid; use another source.',
   INVOICE_EXPIRED: 'Request the URL again to get a fresh invoice.',
   INVOICE_MISMATCH: 'The server sent an inconsistent challenge; use another source.',
+  OPAQUE_TOKEN:
+    'The server sells tokens l402kit cannot check against its invoice; use another source unless the operator allows this host.',
   NETWORK_MISMATCH: 'The server wants payment on another Bitcoin network; use another source.',
   PAYMENT_OUTCOME_UNKNOWN:
     'Do not pay for this again now; the wallet will settle it. Use another source meanwhile.',
