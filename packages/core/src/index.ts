@@ -61,6 +61,15 @@ export {
 export type { PendingResolution, PriceQuote, PurchaseEvent } from './client/purchase.js';
 export { currentRunBudget, withBudget } from './budget/run-budget.js';
 export {
+  type CatalogueOffer,
+  catalogueOfferSchema,
+  MAX_CATALOGUE_BYTES,
+  OFFER_CATALOGUE_PATH,
+  OFFER_CATALOGUE_VERSION,
+  type OfferCatalogue,
+  offerCatalogueSchema,
+} from './client/offer-catalogue.js';
+export {
   type Approval,
   type ApprovalTerms,
   consumeApproval,

@@ -14,6 +14,8 @@ export type RejectionReason =
   | 'expired'
   | 'wrong_path'
   | 'wrong_method'
+  | 'wrong_request'
+  | 'request_unknown'
   | 'underpaid'
   | 'price_unknown'
   | 'invalid_path'
@@ -27,12 +29,16 @@ export interface RequestScope {
   capability?: string;
   /** What this request costs now; a token must have paid at least this much. */
   priceMsat?: Msat;
+  /** The request's key (the paywall's `requestKey` option); a token must be bound to it. */
+  requestKey?: string;
 }
 
 /** The scope plus what this paywall demands of every token whatever the request. */
 export interface CaveatRequirements extends RequestScope {
   /** The paywall's tier: a token must name this service at this tier or a higher one. */
   tier: number;
+  /** sha256 (hex) of the request key, when the paywall binds tokens to requests. */
+  requestDigest?: string;
 }
 
 /** The caveat keys one service uses, following aperture's `<service>_<condition>` convention. */
@@ -44,6 +50,7 @@ export function caveatKeys(serviceName: string) {
     path: `${serviceName}_path`,
     method: `${serviceName}_method`,
     paid: `${serviceName}_paid_msat`,
+    request: `${serviceName}_request`,
   };
 }
 
@@ -53,7 +60,7 @@ export function caveatKeys(serviceName: string) {
  */
 export function mintCaveats(
   options: ResolvedOptions,
-  scope: RequestScope & { priceMsat: Msat },
+  scope: RequestScope & { priceMsat: Msat; requestDigest?: string },
   now: Date,
 ): string[] {
   const keys = caveatKeys(options.serviceName);
@@ -63,6 +70,7 @@ export function mintCaveats(
   }
   if (options.bindToPath) caveats.push(`${keys.path}=${scope.path}`);
   if (options.bindToMethod) caveats.push(`${keys.method}=${scope.method.toUpperCase()}`);
+  if (scope.requestDigest !== undefined) caveats.push(`${keys.request}=${scope.requestDigest}`);
   caveats.push(`${keys.paid}=${scope.priceMsat}`);
   if (options.validForSeconds !== undefined) {
     const validUntil = Math.floor(now.getTime() / 1000) + options.validForSeconds;
@@ -102,6 +110,14 @@ export function checkCaveats(
   }
   for (const method of caveatValues(caveats, keys.method)) {
     if (method.toUpperCase() !== scope.method.toUpperCase()) return 'wrong_method';
+  }
+  if (scope.requestDigest !== undefined) {
+    // Bound to one request: a token without the caveat was not bought for it.
+    const requests = caveatValues(caveats, keys.request);
+    if (requests.length === 0) return 'wrong_request';
+    for (const digest of requests) {
+      if (digest !== scope.requestDigest) return 'wrong_request';
+    }
   }
   if (scope.priceMsat !== undefined && scope.priceMsat > 0n) {
     const reason = checkPaid(caveatValues(caveats, keys.paid), scope.priceMsat);

@@ -48,7 +48,7 @@ export function createNodeMiddleware(decide: Decide): NodeMiddleware {
  * A Fetch `Request` with the same method and headers, at `url`. The body is attached only for
  * the price function, and only while nobody (a body parser) has read the stream yet.
  */
-function toFetchRequest(
+export function toFetchRequest(
   request: IncomingMessage,
   url: URL,
   body: ReadableStream<Uint8Array> | undefined,
@@ -139,7 +139,7 @@ function replayableBody(request: IncomingMessage): ReplayableBody {
  * `url`, the token binds to the full path) with its path in canonical form, or undefined for a
  * path routers could read as another resource.
  */
-function urlOf(request: IncomingMessage): URL | undefined {
+export function urlOf(request: IncomingMessage): URL | undefined {
   const target = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '/';
   const { path, query } = splitTarget(target);
   const canonical = path === undefined ? undefined : canonicalPath(path);

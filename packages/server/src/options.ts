@@ -9,7 +9,15 @@ export type PriceValue = number | bigint;
  * A function is asked again on every paid request: a token opens a request only when it paid
  * at least what the request costs now.
  */
-export type Price = PriceValue | ((request: Request) => PriceValue | Promise<PriceValue>);
+export type Price =
+  | PriceValue
+  | ((request: Request, context: PriceContext) => PriceValue | Promise<PriceValue>);
+
+/** What the paywall knows about a request before pricing it. */
+export interface PriceContext {
+  /** The request's key from the `requestKey` option; undefined without one. */
+  requestKey: string | undefined;
+}
 
 export interface PaywallOptions {
   /** Creates the invoices buyers pay; must implement `createInvoice`. */
@@ -35,6 +43,14 @@ export interface PaywallOptions {
   bindToPath?: boolean;
   /** Adds `<service>_method=<METHOD>`: the token only works with the method it was bought for. */
   bindToMethod?: boolean;
+  /**
+   * Binds every token to one request: the key this function derives from the request (say,
+   * method, path, query and a digest of the body) is hashed into `<service>_request=<sha256>`,
+   * and a token opens only requests with the same key (a token without the caveat opens
+   * nothing). The price function receives the key too. Asked on every request; it may read
+   * the body (it gets a copy).
+   */
+  requestKey?: (request: Request) => string | Promise<string>;
   /** Adds `<service>_capabilities=a,b`. */
   capabilities?: readonly string[];
   /** Offer the legacy `LSAT` challenge line before the `L402` one, as aperture does; default true. */
@@ -59,6 +75,7 @@ export interface ResolvedOptions {
   validForSeconds: number | undefined;
   bindToPath: boolean;
   bindToMethod: boolean;
+  requestKey: ((request: Request) => string | Promise<string>) | undefined;
   capabilities: readonly string[];
   offerLsat: boolean;
   invoiceExpirySeconds: number | undefined;
@@ -95,6 +112,9 @@ export function resolveOptions(options: PaywallOptions): ResolvedOptions {
       throw new PaywallConfigError('capabilities must be letters, digits, ".", "_" or "-"');
     }
   }
+  if (options.requestKey !== undefined && typeof options.requestKey !== 'function') {
+    throw new PaywallConfigError('requestKey must be a function of the request');
+  }
   checkPositiveInteger('validForSeconds', options.validForSeconds);
   checkPositiveInteger('invoiceExpirySeconds', options.invoiceExpirySeconds);
   return {
@@ -108,6 +128,7 @@ export function resolveOptions(options: PaywallOptions): ResolvedOptions {
     validForSeconds: options.validForSeconds,
     bindToPath: options.bindToPath ?? typeof options.price === 'function',
     bindToMethod: options.bindToMethod ?? false,
+    requestKey: options.requestKey,
     capabilities: [...capabilities],
     offerLsat: options.offerLsat ?? true,
     invoiceExpirySeconds: options.invoiceExpirySeconds,
@@ -144,6 +165,10 @@ export function priceToMsat(price: unknown): Msat {
 }
 
 /** The price of this request in msat. */
-export async function priceOf(price: Price, request: Request): Promise<Msat> {
-  return priceToMsat(typeof price === 'function' ? await price(request) : price);
+export async function priceOf(
+  price: Price,
+  request: Request,
+  context: PriceContext = { requestKey: undefined },
+): Promise<Msat> {
+  return priceToMsat(typeof price === 'function' ? await price(request, context) : price);
 }

@@ -667,3 +667,54 @@ describe('a body cut off while the price function reads it', () => {
     expect(String(await reported)).toMatch(/cut off|aborted/);
   });
 });
+
+describe('requestKey: a token opens only the request it was bought for', () => {
+  it('hashes the key into the token, hands it to the price function, and checks it', async () => {
+    const keys: Array<string | undefined> = [];
+    const { paywall, buyer } = createFixture({
+      requestKey: (request) => new URL(request.url).searchParams.get('q') ?? '',
+      price: (_request, { requestKey }) => {
+        keys.push(requestKey);
+        return 5;
+      },
+    });
+    const handler = paywall.handler(() => new Response('ok'));
+    const { authorization } = await payChallenge(
+      buyer,
+      await handler(new Request('http://shop.test/report?q=fees')),
+    );
+    expect(keys).toEqual(['fees']);
+    const open = (q: string) =>
+      handler(new Request(`http://shop.test/report?q=${q}`, { headers: { authorization } }));
+    expect((await open('fees')).status).toBe(200);
+    expect((await open('routing')).status).toBe(402);
+    expect(paywall.verifyCredential(authorization, { path: '/report', priceMsat: 5_000n })).toEqual(
+      { ok: false, reason: 'request_unknown' },
+    );
+    expect(
+      paywall.verifyCredential(authorization, {
+        path: '/report',
+        priceMsat: 5_000n,
+        requestKey: 'routing',
+      }),
+    ).toEqual({ ok: false, reason: 'wrong_request' });
+    expect(
+      paywall.verifyCredential(authorization, {
+        path: '/report',
+        priceMsat: 5_000n,
+        requestKey: 'fees',
+      }).ok,
+    ).toBe(true);
+  });
+
+  it('reads the key from a copy: a fixed-price paywall still hands the handler the whole body', async () => {
+    const { paywall } = createFixture({
+      price: 0,
+      requestKey: async (request) => request.text(),
+    });
+    const response = await paywall.handler(async (request) => new Response(await request.text()))(
+      new Request('http://shop.test/echo', { method: 'POST', body: 'hello' }),
+    );
+    expect(await response.text()).toBe('hello');
+  });
+});

@@ -4,6 +4,7 @@ import {
   InvoiceMismatchError,
   type Msat,
   mintMacaroon,
+  sha256Hex,
 } from '@l402kit/core';
 import { mintCaveats, type RequestScope } from './caveats.js';
 import type { Decision } from './decision.js';
@@ -59,10 +60,15 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
   }
 
   function verify(header: string | null | undefined, scope: RequestScope): VerificationResult {
+    const { requestKey, ...rest } = scope;
     return verifyAuthorization(header, {
       rootKey: options.rootKey,
       serviceName: options.serviceName,
-      scope: { ...scope, tier: options.tier },
+      scope: {
+        ...rest,
+        tier: options.tier,
+        ...(requestKey === undefined ? {} : { requestDigest: requestDigest(requestKey) }),
+      },
       now: options.now(),
     });
   }
@@ -96,7 +102,17 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
         tokenId: bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32))),
       },
       location: options.location,
-      caveats: mintCaveats(options, { ...scope, priceMsat }, options.now()),
+      caveats: mintCaveats(
+        options,
+        {
+          ...scope,
+          priceMsat,
+          ...(scope.requestKey === undefined
+            ? {}
+            : { requestDigest: requestDigest(scope.requestKey) }),
+        },
+        options.now(),
+      ),
     });
     return {
       allow: false,
@@ -121,10 +137,14 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
     const url = new URL(request.url);
     const path = canonicalPath(url.pathname);
     if (path === undefined) return { allow: false, reply: invalidPathReply() };
-    const scope = { path, method: request.method };
+    const scope: RequestScope = { path, method: request.method };
     let priceMsat: Msat;
     try {
-      priceMsat = await priceOf(options.price, pricedAt(priceRequest(), url, path));
+      const pricing = pricedAt(priceRequest(), url, path);
+      if (options.requestKey !== undefined) {
+        scope.requestKey = await keyOf(options.requestKey, pricing);
+      }
+      priceMsat = await priceOf(options.price, pricing, { requestKey: scope.requestKey });
     } catch (error) {
       report(error);
       return { allow: false, reply: unavailableReply('price_unavailable') };
@@ -142,8 +162,8 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
 
   /** For the Fetch adapters: a free request still reaches the handler, so price reads a copy. */
   function fetchPriceRequest(request: Request): () => Request {
-    return () =>
-      typeof options.price === 'function' && request.body !== null ? request.clone() : request;
+    const reads = typeof options.price === 'function' || options.requestKey !== undefined;
+    return () => (reads && request.body !== null ? request.clone() : request);
   }
 
   const paywall: Paywall = {
@@ -180,15 +200,35 @@ export function createPaywall(paywallOptions: PaywallOptions): Paywall {
         scope.priceMsat ??
         (typeof options.price === 'function' ? undefined : priceToMsat(options.price));
       if (priceMsat === undefined) return { ok: false, reason: 'price_unknown' };
+      // The key may need the body and may be async too: the caller passes it.
+      if (options.requestKey !== undefined && scope.requestKey === undefined) {
+        return { ok: false, reason: 'request_unknown' };
+      }
       return verify(header, {
         path,
         method: scope.method ?? request?.method ?? '',
         priceMsat,
         ...(scope.capability === undefined ? {} : { capability: scope.capability }),
+        ...(scope.requestKey === undefined ? {} : { requestKey: scope.requestKey }),
       });
     },
   };
   return paywall;
+}
+
+/** The request's key, from a copy when it has a body (the price function reads the request too). */
+async function keyOf(
+  requestKey: (request: Request) => string | Promise<string>,
+  request: Request,
+): Promise<string> {
+  const key = await requestKey(request.body === null ? request : request.clone());
+  if (typeof key !== 'string') throw new TypeError('requestKey must return a string');
+  return key;
+}
+
+/** What the `<service>_request` caveat holds: the key's sha256, so the key itself stays private. */
+function requestDigest(requestKey: string): string {
+  return sha256Hex(new TextEncoder().encode(requestKey));
 }
 
 /** The price function sees the canonical path, the one the token will be bound to. */
