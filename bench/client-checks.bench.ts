@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import {
   createBudget,
-  DEFAULT_FEE_LIMIT,
   decodeInvoice,
   decodeMacaroon,
   isPreimageFor,
   MemoryTokenStore,
-  maxFeeFor,
   parseL402Challenge,
   type StoredToken,
   tokenTarget,
@@ -14,6 +12,7 @@ import {
 import { createSandboxNetwork } from '@l402kit/sandbox';
 import { createPaywall } from '@l402kit/server';
 import { type BenchTable, round } from './bench-table.js';
+import { buyOnce } from './buy-once.js';
 import { measureThroughput } from './throughput.js';
 
 /**
@@ -32,18 +31,11 @@ export async function clientChecksBench(
     serviceName: 'bench',
     price: 10,
   });
-  const result = await paywall.authorize(new Request('http://api.example/article'));
-  if (result.ok) throw new Error('no 402');
-  const header = result.response.headers.get('www-authenticate') ?? '';
-  const challenge = parseL402Challenge(header);
-  const invoice = decodeInvoice(challenge.invoice);
-  const { preimage } = await payer.wallet.payInvoice({
-    invoice: challenge.invoice,
-    amountMsat: invoice.amountMsat!,
-    paymentHash: invoice.paymentHash,
-    maxFeeMsat: maxFeeFor(invoice.amountMsat!, DEFAULT_FEE_LIMIT),
-    timeoutMs: 10_000,
-  });
+  const { header, challenge, invoice, preimage } = await buyOnce(
+    paywall,
+    payer.wallet,
+    'http://api.example/article',
+  );
   const budget = createBudget({ name: 'bench', maxSatsPerRequest: 1_000 });
   const store = new MemoryTokenStore();
   const url = new URL('http://api.example/article');

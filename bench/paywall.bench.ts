@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import {
-  DEFAULT_FEE_LIMIT,
-  decodeInvoice,
-  formatCredential,
-  maxFeeFor,
-  parseL402Challenge,
-} from '@l402kit/core';
+import { formatCredential } from '@l402kit/core';
 import { createSandboxNetwork } from '@l402kit/sandbox';
 import { createPaywall } from '@l402kit/server';
 import { type BenchTable, round } from './bench-table.js';
+import { buyOnce } from './buy-once.js';
 import { createFloorVerifier } from './credential-floor.js';
 import { measureThroughput, median, type ThroughputResult } from './throughput.js';
 
@@ -50,21 +45,11 @@ export async function paywallBench(
   });
 
   // One real purchase gives the valid credential every verification checks.
-  const challenge = await paywall.authorize(new Request(`${ORIGIN}/article`));
-  if (challenge.ok) throw new Error('the paywall let an unpaid request through');
-  const offer = parseL402Challenge(challenge.response.headers.get('www-authenticate') ?? '');
-  const invoice = decodeInvoice(offer.invoice);
-  const paid = await payer.wallet.payInvoice({
-    invoice: offer.invoice,
-    amountMsat: invoice.amountMsat!,
-    paymentHash: invoice.paymentHash,
-    maxFeeMsat: maxFeeFor(invoice.amountMsat!, DEFAULT_FEE_LIMIT),
-    timeoutMs: 10_000,
-  });
+  const { challenge: offer, preimage } = await buyOnce(paywall, payer.wallet, `${ORIGIN}/article`);
   const credential = formatCredential({
     scheme: 'L402',
     macaroon: offer.macaroon,
-    preimage: paid.preimage,
+    preimage,
   });
   const forged = formatCredential({
     scheme: 'L402',
