@@ -80,6 +80,7 @@ export const FUZZ_CASES = {
   paywallPriced: 1_500,
   paidFetchChallenge: 1_500,
   paidFetchCraftedBad: 500,
+  toolArguments: 300,
 } as const;
 
 export function cases(name: keyof typeof FUZZ_CASES): number {
