@@ -31,7 +31,7 @@ export class L402Error extends Error {
     // URLs lose their userinfo, query and fragment here, whoever wrote the text (undici puts
     // the full URL in its messages).
     super(
-      redactUrlsIn(message),
+      asSentence(redactUrlsIn(message)),
       details.cause === undefined ? undefined : { cause: redactCause(details.cause) },
     );
     this.name = new.target.name;
@@ -228,9 +228,18 @@ export class DatabaseUnavailableError extends L402Error {
   override readonly code = 'DATABASE_UNAVAILABLE';
 }
 
-/** A run context carries something that is not a budget where a run budget belongs; nothing was paid. */
+/**
+ * A budget cannot be made from these options (createBudget), or a run context carries something
+ * that is not a budget where a run budget belongs; nothing was paid.
+ */
 export class BudgetConfigError extends L402Error {
   override readonly code = 'BUDGET_CONFIG';
+}
+
+/** Messages are read as sentences, often followed by another: they end with a full stop. */
+function asSentence(message: string): string {
+  const trimmed = message.trimEnd();
+  return trimmed === '' || /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 export function isL402Error(error: unknown): error is L402Error {

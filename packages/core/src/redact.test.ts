@@ -45,7 +45,7 @@ describe('issue 11 item 7: URL redaction', () => {
       url: 'http://h.test/a?b=secret4',
       cause: new Error('at http://h.test/a?b=secret4'),
     });
-    expect(error.message).toBe('failed: http://h.test/a');
+    expect(error.message).toBe('failed: http://h.test/a.');
     expect(error.url).toBe('http://h.test/a');
     expect((error.cause as Error).message).toBe('at http://h.test/a');
   });

@@ -31,8 +31,12 @@ describe('createBudget', () => {
     expect((await createBudget({ maxSats: 1.5 }).status()).limitMsat).toBe(1500n);
     expect((await createBudget({ maxSats: 2n }).status()).limitMsat).toBe(2000n);
     expect((await createBudget({ maxSats: 10, maxMsat: 2500n }).status()).limitMsat).toBe(2500n);
-    expect(() => createBudget({ maxSats: -1 })).toThrow(RangeError);
-    expect(() => createBudget({ maxSats: 0.0001 })).toThrow(RangeError);
+    expect(() => createBudget({ maxSats: -1 })).toThrow(
+      expect.objectContaining({ code: 'BUDGET_CONFIG' }),
+    );
+    expect(() => createBudget({ maxSats: 0.0001 })).toThrow(
+      expect.objectContaining({ code: 'BUDGET_CONFIG' }),
+    );
   });
 
   it('reserves the maximum fee and counts the actual fee once committed', async () => {

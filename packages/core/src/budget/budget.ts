@@ -1,8 +1,9 @@
 import { formatMsat, type Msat, satsToMsat } from '../amount.js';
 import { budgetHost } from '../canonical-host.js';
-import { BudgetExceededError } from '../errors.js';
+import { BudgetConfigError, BudgetExceededError } from '../errors.js';
 import { createMemoryLedger } from './memory-ledger.js';
 import {
+  checkLevelDefinition,
   findRefusal,
   formatWindow,
   type LedgerRefusal,
@@ -149,10 +150,27 @@ let nextPrivateLevel = 1;
 
 export function createBudget(options: BudgetOptions = {}): Budget {
   if (options.parent !== undefined && !internals.has(options.parent)) {
-    throw new RangeError('parent must be a budget made by createBudget');
+    throw new BudgetConfigError('parent must be a budget made by createBudget.');
   }
   const name =
     options.name ?? (options.parent === undefined ? 'budget' : `${options.parent.name}/child`);
+  const definition = budgetOption(() => levelDefinition(options, name));
+  const ledger = options.ledger ?? privateLedger;
+  const key = options.ledger === undefined ? `#${nextPrivateLevel++} ${name}` : name;
+  // Defined once, before the first reservation; a ledger that cannot be written fails it.
+  let defined: Promise<LevelRef[]> | undefined;
+  const ownLevels = () => {
+    defined ??= ledger
+      .defineLevel({ ...definition, name: key })
+      .then(() => [{ ledger, key, name }]);
+    return defined;
+  };
+  if (options.ledger === undefined) void ownLevels();
+  return budgetOver(name, options.parent, ownLevels);
+}
+
+/** The limits `options` set, checked. */
+function levelDefinition(options: BudgetOptions, name: string): Omit<LevelDefinition, 'name'> {
   const definition: Omit<LevelDefinition, 'name'> = {
     ...optional('limitMsat', limitOf(options.maxSats, 'maxSats', options.maxMsat, 'maxMsat')),
     ...optional(
@@ -170,18 +188,19 @@ export function createBudget(options: BudgetOptions = {}): Budget {
     ),
     ...optional('windowMs', options.window === undefined ? undefined : parseWindow(options.window)),
   };
-  const ledger = options.ledger ?? privateLedger;
-  const key = options.ledger === undefined ? `#${nextPrivateLevel++} ${name}` : name;
-  // Defined once, before the first reservation; a ledger that cannot be written fails it.
-  let defined: Promise<LevelRef[]> | undefined;
-  const ownLevels = () => {
-    defined ??= ledger
-      .defineLevel({ ...definition, name: key })
-      .then(() => [{ ledger, key, name }]);
-    return defined;
-  };
-  if (options.ledger === undefined) void ownLevels();
-  return budgetOver(name, options.parent, ownLevels);
+  // The limits only: a name is checked where a ledger keeps it.
+  checkLevelDefinition({ ...definition, name: name || 'budget' });
+  return definition;
+}
+
+/** Runs `read`; a RangeError about an option becomes a typed BudgetConfigError. */
+function budgetOption<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new BudgetConfigError(error.message, { paid: false });
+  }
 }
 
 /**

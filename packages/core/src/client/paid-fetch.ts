@@ -437,12 +437,14 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       let error =
         caught instanceof L402Error
           ? caught
-          : new RequestFailedError(`The request could not be made: ${describe(caught, input)}`, {
-              url: snapshot ? redactUrl(snapshot.url) : undefined,
-              paid: total?.paid ?? false,
-              amountMsat: total ? total.amountMsat + total.feeMsat : 0n,
-              cause: redactCause(caught, input),
-            });
+          : // After a payment on an earlier hop it becomes a PAID_NOT_DELIVERED just below.
+            new RequestFailedError(
+              `The request could not be made: ${describe(caught, input)}. Nothing was paid.`,
+              {
+                url: snapshot ? redactUrl(snapshot.url) : undefined,
+                cause: redactCause(caught, input),
+              },
+            );
       if (total?.paid && error.paid === false) {
         // A later hop failed, but this call did pay on an earlier one: say so.
         error = deliveryError(total, `following its redirect failed (${error.code})`, {
@@ -472,9 +474,12 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       return quote;
     } catch (error) {
       if (error instanceof L402Error) throw error;
-      throw new RequestFailedError(`The quote could not be made: ${describe(error, input)}`, {
-        cause: redactCause(error, input),
-      });
+      throw new RequestFailedError(
+        `The quote could not be made: ${describe(error, input)}. Nothing was paid.`,
+        {
+          cause: redactCause(error, input),
+        },
+      );
     }
   };
   paidFetch.resolvePending = async () => {
