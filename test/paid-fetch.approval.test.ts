@@ -181,6 +181,7 @@ describe('createL402ToolApprovals (what adapters map onto their framework)', () 
     const request = await approvals.check('l402_fetch', { url }, 'call-1');
     const host = new URL(api.url).host;
     expect(request).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       toolName: 'l402_fetch',
       url: `${api.url}/report`,
       host,

@@ -1,3 +1,4 @@
+export type { L402ApprovalDecision, L402ApprovalInterrupt } from './ask-person.js';
 export {
   createL402LangChainTools,
   type L402LangChainToolsOptions,

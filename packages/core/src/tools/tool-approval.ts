@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { formatMsat, msatToSats } from '../amount.js';
 import { type Approval, type ApprovalTerms, grantApproval } from '../client/approval.js';
 import { ApprovalDeniedError } from '../errors.js';
@@ -9,6 +10,8 @@ import { formatToolError } from './tool-error.js';
  * dates as ISO text), so a framework can store it in its checkpoint or send it to a UI.
  */
 export interface ToolPaymentApproval {
+  /** Names this question: an answer given for another id is not an answer to it. */
+  id: string;
   toolName: string;
   /** Origin and path (no query), or `lightning:<payee>` for a bare invoice. */
   url: string;
@@ -148,7 +151,7 @@ export function paymentToApprove(
   toolName: string,
   details: Omit<
     ToolPaymentApproval,
-    'toolName' | 'amountSats' | 'maxFeeSats' | 'expiresAt' | 'message'
+    'id' | 'toolName' | 'amountSats' | 'maxFeeSats' | 'expiresAt' | 'message'
   >,
   terms: ApprovalTerms,
 ): PaymentToApprove {
@@ -161,6 +164,7 @@ export function paymentToApprove(
   const title = description ? ` for "${description}"` : '';
   return {
     request: Object.freeze({
+      id: randomUUID(),
       toolName,
       ...details,
       ...(description === undefined ? {} : { description }),
