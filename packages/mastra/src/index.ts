@@ -1,3 +1,4 @@
+export { l402ApprovalRequest, l402DeclineReason } from './approvals.js';
 export {
   createL402MastraTools,
   type L402MastraTool,
