@@ -1,4 +1,6 @@
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
+import type { L402ApprovalInterrupt } from '@l402kit/langchain';
 import { formatMsat } from '@l402kit/core';
 import { formatReceipt } from './receipt.js';
 import { DEFAULT_QUESTION, type ResearchProgress, runResearch } from './run-research.js';
@@ -10,11 +12,16 @@ const { values } = parseArgs({
     question: { type: 'string', short: 'q', default: DEFAULT_QUESTION },
     'budget-sats': { type: 'string', short: 'b', default: '60' },
     'api-url': { type: 'string' },
+    'approve-above-sats': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(`Usage: research-agent [--question <text>] [--budget-sats <n>] [--api-url <url>]
+                      [--approve-above-sats <n>]
+
+--approve-above-sats <n> asks you (y/n, with amount, host and title) before each purchase
+above n sats; nothing above n is bought without your yes.
 
 Runs offline by default (sandbox Lightning network, the example research API in-process,
 the offline planner model). OPENAI_API_KEY (+ OPENAI_BASE_URL, OPENAI_MODEL) uses a real
@@ -25,6 +32,32 @@ const budgetSats = Number(values['budget-sats']);
 if (!Number.isFinite(budgetSats) || budgetSats < 0) {
   console.error('--budget-sats must be a number of sats');
   process.exit(2);
+}
+
+const approveAbove = values['approve-above-sats'];
+const approveAboveSats = approveAbove === undefined ? undefined : Number(approveAbove);
+if (
+  approveAboveSats !== undefined &&
+  !(Number.isFinite(approveAboveSats) && approveAboveSats >= 0)
+) {
+  console.error('--approve-above-sats must be a number of sats');
+  process.exit(2);
+}
+
+/** Asks on the terminal; anything but y/yes (or a closed input) is a no. */
+async function askOnTerminal(question: L402ApprovalInterrupt): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  const closed = new Promise<string>((resolve) => prompt.once('close', () => resolve('')));
+  try {
+    const title = question.description ? ` for "${question.description}"` : '';
+    const answer = await Promise.race([
+      prompt.question(`?  Pay ${question.amountSats} sats to ${question.host}${title}? [y/N] `),
+      closed,
+    ]);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    prompt.close();
+  }
 }
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -43,6 +76,9 @@ function show(event: ResearchProgress): void {
     const line = `<- ${event.name}: ${first}`;
     console.log(dim(`   ${line.length > 110 ? `${line.slice(0, 109)}…` : line}`));
   }
+  if (event.type === 'approval') {
+    console.log(dim(`   ${event.approved ? 'approved' : 'declined'} by you`));
+  }
   if (event.type === 'payment') {
     console.log(
       yellow(
@@ -53,13 +89,16 @@ function show(event: ResearchProgress): void {
 }
 
 console.log(bold(`Question: ${values.question}`));
-console.log(`Budget: ${budgetSats} sats\n`);
+console.log(
+  `Budget: ${budgetSats} sats${approveAboveSats === undefined ? '' : `; you approve each purchase above ${approveAboveSats} sats`}\n`,
+);
 try {
   const result = await runResearch({
     question: values.question,
     budgetSats,
     apiUrl: values['api-url'],
     onProgress: show,
+    ...(approveAboveSats === undefined ? {} : { approveAboveSats, approve: askOnTerminal }),
   });
   console.log(
     dim(`\n(model: ${result.modelName}; wallet: ${result.walletName}; API: ${result.apiUrl})\n`),

@@ -110,6 +110,57 @@ describe('research agent with the offline planner', () => {
     expect(sandbox.api.delivered).toEqual([]);
   });
 
+  it('with approveAboveSats: asks before each purchase above it and buys only what is approved', async () => {
+    const sandbox = await sandboxWithApi();
+    const asked: { amountSats: number; host: string; description?: string; url: string }[] = [];
+    const progress: string[] = [];
+    const result = await runResearch({
+      budgetSats: 150,
+      wallet: sandbox.wallet,
+      apiUrl: sandbox.api.url,
+      env: {},
+      approveAboveSats: 5,
+      // The scripted person: yes to the first purchase above 5 sats, no to the rest.
+      approve: (question) => {
+        asked.push(question);
+        return asked.length === 1;
+      },
+      onProgress: (event) => {
+        if (event.type === 'approval') progress.push(`${event.approved}`);
+      },
+    });
+
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    for (const question of asked) {
+      expect(question.amountSats).toBeGreaterThan(5);
+      expect(question.host).toBe(new URL(sandbox.api.url).host);
+      expect(question.description).toBeTruthy();
+    }
+    expect(progress).toEqual(['true', ...asked.slice(1).map(() => 'false')]);
+    const bought = result.receipt.lines.map((line) => new URL(line.url).pathname);
+    const approvedPath = new URL(asked[0]!.url).pathname;
+    // Above 5 sats only the approved one was bought, at the price the person saw.
+    const dear = result.receipt.lines.filter((line) => line.amountMsat > 5_000n);
+    expect(dear.map((line) => new URL(line.url).pathname)).toEqual([approvedPath]);
+    expect(dear[0]!.amountMsat).toBe(BigInt(asked[0]!.amountSats * 1000));
+    for (const question of asked.slice(1)) {
+      expect(bought).not.toContain(new URL(question.url).pathname);
+      expect(sandbox.api.delivered).not.toContain(new URL(question.url).pathname);
+    }
+  });
+
+  it('with approveAboveSats and nobody to ask: nothing above it is bought', async () => {
+    const sandbox = await sandboxWithApi();
+    const result = await runResearch({
+      budgetSats: 150,
+      wallet: sandbox.wallet,
+      apiUrl: sandbox.api.url,
+      env: {},
+      approveAboveSats: 5,
+    });
+    expect(result.receipt.lines.every((line) => line.amountMsat <= 5_000n)).toBe(true);
+  });
+
   it('uses a real model only when OPENAI_API_KEY is set', async () => {
     expect(await chooseModel({})).toBeInstanceOf(OfflinePlannerModel);
     const model = await chooseModel({

@@ -48,11 +48,13 @@ export async function balanceOf(wallet: Wallet): Promise<Msat | undefined> {
 
 /**
  * The paid fetch every example agent uses: the operator's cap per request (the run budget is
- * the run's total), only the research API's host, and a receipt line for each payment.
+ * the run's total), only the research API's host, a receipt line for each payment and, with
+ * `approveAboveSats`, a person's approval for each purchase above it.
  */
 export function createResearchFetch(
   setup: { wallet: Wallet; apiUrl: string; local: boolean },
   onPayment: (line: ReceiptLine) => void,
+  options: { approveAboveSats?: number } = {},
 ): { paidFetch: PaidFetch; lines: ReceiptLine[] } {
   const lines: ReceiptLine[] = [];
   const paidFetch = createPaidFetch({
@@ -62,6 +64,10 @@ export function createResearchFetch(
       allowedHosts: [new URL(setup.apiUrl).hostname],
       allowPrivateNetwork: setup.local,
       requireHttps: !setup.local,
+      // Above this a person decides (the agent pauses and asks), bound to the quoted price.
+      ...(options.approveAboveSats === undefined
+        ? {}
+        : { approveAboveSats: options.approveAboveSats }),
     },
     onEvent: (event: PaidFetchEvent) => {
       if (event.type !== 'payment') return;

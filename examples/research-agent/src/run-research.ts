@@ -1,6 +1,7 @@
 import { createBudget, type Msat, satsToMsat, type Wallet, withBudget } from '@l402kit/core';
 import { startResearchApi } from '@l402kit/research-api';
-import { createL402LangChainTools } from '@l402kit/langchain';
+import { createL402LangChainTools, type L402ApprovalInterrupt } from '@l402kit/langchain';
+import { Command, MemorySaver } from '@langchain/langgraph';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
 import { createAgent } from 'langchain';
@@ -31,13 +32,21 @@ export interface ResearchOptions {
   env?: Record<string, string | undefined>;
   /** Each tool call, tool result and payment as it happens. */
   onProgress?: (event: ResearchProgress) => void;
+  /** A person approves each purchase above this many sats (the agent pauses to ask). */
+  approveAboveSats?: number;
+  /**
+   * Asks the person about one purchase (amount, host, title); only `true` buys. Without it,
+   * every purchase above `approveAboveSats` is declined.
+   */
+  approve?: (question: L402ApprovalInterrupt) => boolean | Promise<boolean>;
 }
 
 export type ResearchProgress =
   | { type: 'thought'; text: string }
   | { type: 'tool-call'; name: string; args: Record<string, unknown> }
   | { type: 'tool-result'; name: string; text: string }
-  | { type: 'payment'; item: string; amountMsat: Msat; feeMsat: Msat };
+  | { type: 'payment'; item: string; amountMsat: Msat; feeMsat: Msat }
+  | { type: 'approval'; question: L402ApprovalInterrupt; approved: boolean };
 
 export interface ResearchResult {
   question: string;
@@ -67,8 +76,10 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
   try {
     const { wallet, apiUrl } = setup;
     const progress = options.onProgress ?? (() => {});
-    const { paidFetch, lines } = createResearchFetch(setup, (line) =>
-      progress({ type: 'payment', ...line }),
+    const { paidFetch, lines } = createResearchFetch(
+      setup,
+      (line) => progress({ type: 'payment', ...line }),
+      { approveAboveSats: options.approveAboveSats },
     );
     const runBudget = createBudget({ name: 'research run', maxSats: options.budgetSats });
     const model = options.model ?? (await chooseModel(env));
@@ -76,20 +87,34 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
       model,
       tools: createL402LangChainTools(paidFetch),
       systemPrompt: researchSystemPrompt(apiUrl, options.budgetSats),
+      // Pausing for a person's approval needs the run's state kept between the questions.
+      checkpointer: new MemorySaver(),
     });
+    const thread = { configurable: { thread_id: 'research run' } };
 
     const balanceBefore = await balanceOf(wallet);
     const messages: BaseMessage[] = [];
     await withBudget(runBudget, async () => {
-      const stream = await agent.stream(
-        { messages: [{ role: 'user', content: question }] },
-        { streamMode: 'updates', recursionLimit: 40, context: { l402Budget: runBudget } },
-      );
-      for await (const update of stream) {
-        for (const message of messagesIn(update)) {
-          messages.push(message);
-          reportProgress(message, progress);
+      let input: unknown = { messages: [{ role: 'user', content: question }] };
+      for (;;) {
+        const stream = await agent.stream(input as never, {
+          ...thread,
+          streamMode: 'updates',
+          recursionLimit: 40,
+          context: { l402Budget: runBudget },
+        });
+        for await (const update of stream) {
+          for (const message of messagesIn(update)) {
+            messages.push(message);
+            reportProgress(message, progress);
+          }
         }
+        // A purchase above approveAboveSats paused the run: ask the person, resume with the answer.
+        const asked = await pendingQuestion(agent, thread);
+        if (asked === undefined) break;
+        const approved = (await options.approve?.(asked)) === true;
+        progress({ type: 'approval', question: asked, approved });
+        input = new Command({ resume: { id: asked.id, approved } });
       }
     });
     const balanceAfter = await balanceOf(wallet);
@@ -113,6 +138,21 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
   } finally {
     await setup.close();
   }
+}
+
+/** The l402kit approval question the run is paused on, if any. */
+async function pendingQuestion(
+  agent: { getState(config: object): Promise<{ tasks: { interrupts?: { value?: unknown }[] }[] }> },
+  config: object,
+): Promise<L402ApprovalInterrupt | undefined> {
+  const state = await agent.getState(config);
+  for (const task of state.tasks) {
+    for (const interrupt of task.interrupts ?? []) {
+      const value = interrupt.value as Partial<L402ApprovalInterrupt> | undefined;
+      if (value?.type === 'l402_payment_approval') return value as L402ApprovalInterrupt;
+    }
+  }
+  return undefined;
 }
 
 /** The messages in one `updates` chunk of the agent's stream, whatever the node is called. */
