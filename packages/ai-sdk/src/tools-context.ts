@@ -9,6 +9,8 @@ const toolNames: Record<L402ToolName, true> = {
   decode_invoice: true,
   pay_invoice: true,
   create_invoice: true,
+  compare_offers: true,
+  buy_offer: true,
 };
 
 /**

@@ -70,6 +70,21 @@ export {
   offerCatalogueSchema,
 } from './client/offer-catalogue.js';
 export {
+  type ComparedOffer,
+  type CompareOffersOptions,
+  compareOffers,
+  type OfferComparison,
+  type OfferExclusion,
+  type OfferFailure,
+  type OfferNeed,
+} from './client/compare-offers.js';
+export {
+  createOfferMarket,
+  type OfferContext,
+  type OfferMarket,
+  type OfferMarketOptions,
+} from './client/offer-market.js';
+export {
   type Approval,
   type ApprovalTerms,
   consumeApproval,

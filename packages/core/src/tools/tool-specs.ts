@@ -10,7 +10,13 @@ import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
 import type { Approval } from '../client/approval.js';
 import { INVOICE_METHOD, invoiceApprovalUrl } from '../client/pay-invoice.js';
 import { InvalidOptionError } from '../errors.js';
+import {
+  createOfferMarket,
+  type OfferMarket,
+  type OfferMarketOptions,
+} from '../client/offer-market.js';
 import { formatFetchResult, quoteSellerText } from './fetch-result.js';
+import { createOfferTools } from './offer-tools.js';
 import { readBodyStart } from './read-body.js';
 import { describeAmount, formatToolError } from './tool-error.js';
 import { type PaymentToApprove, paymentToApprove } from './tool-approval.js';
@@ -60,6 +66,11 @@ export interface L402ToolsOptions {
   enablePayInvoice?: boolean;
   /** Offer `create_invoice` (off by default). */
   enableCreateInvoice?: boolean;
+  /**
+   * Offer `compare_offers` and `buy_offer` over these sellers (catalogue URLs or origins, with
+   * an optional cap per seller), or over an offer market made with `createOfferMarket`.
+   */
+  offers?: OfferMarket | Omit<OfferMarketOptions, 'paidFetch'>;
 }
 
 export type L402ToolName =
@@ -69,7 +80,9 @@ export type L402ToolName =
   | 'wallet_balance'
   | 'decode_invoice'
   | 'pay_invoice'
-  | 'create_invoice';
+  | 'create_invoice'
+  | 'compare_offers'
+  | 'buy_offer';
 
 const fetchInput = z.object({
   url: z.string().describe('Absolute http(s) URL to fetch.'),
@@ -330,6 +343,32 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
             },
           );
         },
+      }),
+    );
+  }
+  if (options.offers !== undefined) {
+    const { offers } = options;
+    const market =
+      'compare' in offers && typeof offers.compare === 'function'
+        ? offers
+        : createOfferMarket({ paidFetch, ...(offers as Omit<OfferMarketOptions, 'paidFetch'>) });
+    tools.push(
+      ...createOfferTools({
+        market,
+        runBudget,
+        remaining,
+        guarded,
+        fetchResult: async (response, context) => {
+          const { bytes, truncated } = await readBodyStart(response, maxBytes);
+          return formatFetchResult({
+            response,
+            bytes,
+            truncated,
+            maxChars,
+            budgetLine: await remaining(context),
+          });
+        },
+        quoteFetch: tools[0]!.quotePayment,
       }),
     );
   }
