@@ -2,12 +2,12 @@
 // the tool's needsApproval quotes (no payment), the request reaches the app as an approval
 // part, and the next generateText resumes with the person's answer. Real paywall, sandbox
 // payments, the AI SDK's MockLanguageModelV4.
-import { createPaidFetch, type PaidFetch } from '@l402kit/core';
+import type { PaidFetch } from '@l402kit/core';
 import { createL402AiSdkTools, l402ApprovalRequest, l402DeclineReason } from '@l402kit/ai-sdk';
 import { generateText, isStepCount, type ModelMessage } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startApprovalApi } from './support/approval-api.js';
+import { approvalPaidFetch, startApprovalApi } from './support/approval-api.js';
 
 type GenerateResult = Awaited<ReturnType<MockLanguageModelV4['doGenerate']>>;
 
@@ -44,10 +44,7 @@ function answer(text: string): GenerateResult {
 async function setUp() {
   const api = await startApprovalApi();
   closers.push(api.close);
-  const paidFetch = createPaidFetch({
-    wallet: api.payer.wallet,
-    policy: { allowPrivateNetwork: true, requireHttps: false, approveAboveSats: 10 },
-  });
+  const paidFetch = approvalPaidFetch(api);
   return { api, paidFetch, tools: createL402AiSdkTools(paidFetch) };
 }
 

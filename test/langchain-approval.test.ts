@@ -1,14 +1,14 @@
 // A person approves payments above approveAboveSats through LangGraph's interrupt(): the tool
 // quotes (no payment), the agent pauses with the question, and Command({ resume }) carries the
 // person's answer. Real createAgent with a checkpointer, fakeModel, real paywall and payments.
-import { createPaidFetch, type PaidFetch } from '@l402kit/core';
+import type { PaidFetch } from '@l402kit/core';
 import { createL402LangChainTools, type L402ApprovalInterrupt } from '@l402kit/langchain';
 import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { fakeModel } from '@langchain/core/testing';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { createAgent } from 'langchain';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ApprovalApi, startApprovalApi } from './support/approval-api.js';
+import { type ApprovalApi, approvalPaidFetch, startApprovalApi } from './support/approval-api.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -25,10 +25,7 @@ function fetchCall(id: string, url: string): AIMessage {
 async function setUp() {
   const api = await startApprovalApi();
   closers.push(api.close);
-  const paidFetch = createPaidFetch({
-    wallet: api.payer.wallet,
-    policy: { allowPrivateNetwork: true, requireHttps: false, approveAboveSats: 10 },
-  });
+  const paidFetch = approvalPaidFetch(api);
   const checkpointer = new MemorySaver();
   const agentWith = (replies: AIMessage[], paid: PaidFetch = paidFetch) => {
     const model = fakeModel();

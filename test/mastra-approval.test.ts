@@ -1,14 +1,10 @@
-// A person approves payments above approveAboveSats through Mastra's own approval flow: the
-// tool's requireApproval quotes (no payment), the run suspends, and approveToolCallGenerate /
-// declineToolCallGenerate resume it. Real Agent with its mock model, paywall, payments.
-import { createPaidFetch } from '@l402kit/core';
 import { createL402MastraTools, l402ApprovalRequest, l402DeclineReason } from '@l402kit/mastra';
 import { Mastra } from '@mastra/core';
 import { Agent } from '@mastra/core/agent';
 import { InMemoryStore } from '@mastra/core/storage';
 import { MastraLanguageModelV2Mock } from '@mastra/core/test-utils/llm-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ApprovalApi, startApprovalApi } from './support/approval-api.js';
+import { type ApprovalApi, approvalPaidFetch, startApprovalApi } from './support/approval-api.js';
 
 // @mastra/core declares Node >= 22.13; CI runs this file on Node 24.
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
@@ -59,10 +55,7 @@ async function setUp(
 ) {
   const api = await startApprovalApi();
   closers.push(api.close);
-  const paidFetch = createPaidFetch({
-    wallet: api.payer.wallet,
-    policy: { allowPrivateNetwork: true, requireHttps: false, approveAboveSats: 10 },
-  });
+  const paidFetch = approvalPaidFetch(api);
   const tools = createL402MastraTools(paidFetch);
   const calls: CallOptions[] = [];
   const model = new MastraLanguageModelV2Mock({

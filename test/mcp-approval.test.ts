@@ -1,7 +1,3 @@
-// Above approveAboveSats the MCP server asks the person through the client (elicitation):
-// only `accept` pays; decline, cancel and a client without elicitation pay nothing. Real SDK
-// Client and server linked in memory, real paywall, sandbox payments.
-import { createPaidFetch } from '@l402kit/core';
 import { createL402McpServer } from '@l402kit/mcp';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -12,7 +8,7 @@ import {
   type ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ApprovalApi, startApprovalApi } from './support/approval-api.js';
+import { type ApprovalApi, approvalPaidFetch, startApprovalApi } from './support/approval-api.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -24,10 +20,7 @@ type Answer = (request: ElicitRequest['params']) => ElicitResult | Promise<Elici
 async function setUp(answer?: Answer) {
   const api = await startApprovalApi();
   cleanups.push(api.close);
-  const paidFetch = createPaidFetch({
-    wallet: api.payer.wallet,
-    policy: { allowPrivateNetwork: true, requireHttps: false, approveAboveSats: 10 },
-  });
+  const paidFetch = approvalPaidFetch(api);
   const server = createL402McpServer({ paidFetch, enablePayInvoice: true });
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   const asked: ElicitRequest['params'][] = [];

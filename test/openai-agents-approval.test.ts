@@ -1,7 +1,7 @@
 // A person approves payments above approveAboveSats through the OpenAI Agents SDK's own
 // human-in-the-loop: needsApproval quotes (no payment), the run stops with interruptions, and
 // state.approve() / state.reject() resume it. Real paywall, sandbox payments, ScriptedModel.
-import { createPaidFetch, type PaidFetch } from '@l402kit/core';
+import type { PaidFetch } from '@l402kit/core';
 import {
   createL402OpenAIAgentsTools,
   l402ApprovalRequest,
@@ -16,7 +16,7 @@ import {
   ScriptedModel,
 } from '@openai/agents/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ApprovalApi, startApprovalApi } from './support/approval-api.js';
+import { type ApprovalApi, approvalPaidFetch, startApprovalApi } from './support/approval-api.js';
 
 const closers: (() => Promise<void>)[] = [];
 beforeAll(() => setTracingDisabled(true));
@@ -41,10 +41,7 @@ type Script = ConstructorParameters<typeof ScriptedModel>[0];
 async function setUp() {
   const api = await startApprovalApi();
   closers.push(api.close);
-  const paidFetch = createPaidFetch({
-    wallet: api.payer.wallet,
-    policy: { allowPrivateNetwork: true, requireHttps: false, approveAboveSats: 10 },
-  });
+  const paidFetch = approvalPaidFetch(api);
   const tools = createL402OpenAIAgentsTools(paidFetch);
   const agentWith = (script: Script) => {
     const model = new ScriptedModel(script);

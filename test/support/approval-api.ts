@@ -1,4 +1,4 @@
-import type { Wallet } from '@l402kit/core';
+import { createPaidFetch, type PaidFetch, type Wallet } from '@l402kit/core';
 import type { SandboxNode } from '@l402kit/sandbox';
 import { type PaidApi, startPaidApi } from './paid-api.js';
 
@@ -38,4 +38,12 @@ export async function startApprovalApi(): Promise<ApprovalApi> {
       return payee;
     },
   };
+}
+
+/** A paid fetch for `api` on loopback where a person approves every payment above 10 sats. */
+export function approvalPaidFetch(api: ApprovalApi): PaidFetch {
+  return createPaidFetch({
+    wallet: api.payer.wallet,
+    policy: { allowPrivateNetwork: true, requireHttps: false, approveAboveSats: 10 },
+  });
 }

@@ -179,6 +179,7 @@ export {
   type L402ToolApprovals,
   type PaymentToApprove,
   type ToolPaymentApproval,
+  toolCallKey,
 } from './tools/tool-approval.js';
 export { isToolErrorText } from './tools/tool-outcome.js';
 export {

@@ -1,4 +1,4 @@
-import type { L402ToolApprovals, ToolPaymentApproval } from '@l402kit/core';
+import { type L402ToolApprovals, type ToolPaymentApproval, toolCallKey } from '@l402kit/core';
 
 const books = new WeakMap<object, L402ToolApprovals>();
 
@@ -15,7 +15,7 @@ function bookOf(tools: object): L402ToolApprovals {
 
 /** The key a question is kept under: Mastra's approval check sees the input, not the call id. */
 export function inputKey(toolName: string, input: unknown): string {
-  return `${toolName}:${stableJson(input)}`;
+  return toolCallKey(toolName, input);
 }
 
 /**
@@ -37,12 +37,4 @@ export function l402ApprovalRequest(
  */
 export function l402DeclineReason(tools: object, toolName: string, args: unknown): string {
   return bookOf(tools).decline(inputKey(toolName, args), toolName);
-}
-
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : item,
-  );
 }

@@ -187,6 +187,11 @@ function formatSats(sats: number): string {
   return `${sats} ${sats === 1 ? 'sat' : 'sats'}`;
 }
 
+/** A key for a tool call by tool name and input, the same for the same input in any key order. */
+export function toolCallKey(toolName: string, input: unknown): string {
+  return `${toolName}:${canonical(input)}`;
+}
+
 // The same input in any key order gives the same key.
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) =>
