@@ -142,6 +142,27 @@ describe('parseMcpConfig', () => {
     expect(() => parseMcpConfig(['--http', flag, value], wallet)).toThrow(McpConfigError);
   });
 
+  it('issue 11 item 2: reads the response deadlines and byte limit, refusing unusable ones', () => {
+    const config = parseMcpConfig(
+      ['--headers-timeout-seconds', '5', '--max-response-bytes', '4096'],
+      { ...wallet, L402KIT_BODY_TIMEOUT_SECONDS: '12.5' },
+    );
+    expect(config).toMatchObject({
+      headersTimeoutSeconds: 5,
+      bodyTimeoutSeconds: 12.5,
+      maxResponseBytes: 4096,
+    });
+    expect(parseMcpConfig([], wallet)).not.toHaveProperty('headersTimeoutSeconds');
+    for (const [flag, value] of [
+      ['--headers-timeout-seconds', '0'],
+      ['--body-timeout-seconds', '-1'],
+      ['--max-response-bytes', '1.5'],
+      ['--max-response-bytes', '0'],
+    ] as const) {
+      expect(() => parseMcpConfig([flag, value], wallet)).toThrow(McpConfigError);
+    }
+  });
+
   it('never repeats a refused auth token', () => {
     expect(() => parseMcpConfig(['--http', '--auth-token', 'secret-short'], wallet)).toThrow(
       /^(?!.*secret-short).*at least 16 characters/,

@@ -22,6 +22,12 @@ export interface McpServerConfig {
   tokenFile?: string;
   enablePayInvoice: boolean;
   enableCreateInvoice: boolean;
+  /** Each request's response headers must come within this; default the core's (30 s). */
+  headersTimeoutSeconds?: number;
+  /** A response body must arrive in full within this; default the core's (60 s). */
+  bodyTimeoutSeconds?: number;
+  /** l402_fetch reads at most this much of a body; default the core's (256 KiB). */
+  maxResponseBytes?: number;
   /** Serve Streamable HTTP instead of stdio. */
   http?: McpHttpConfig;
   help: boolean;
@@ -66,6 +72,9 @@ const settings = {
   'token-file': { type: 'string', env: 'L402KIT_TOKEN_FILE' },
   'enable-pay-invoice': { type: 'boolean', env: 'L402KIT_ENABLE_PAY_INVOICE' },
   'enable-create-invoice': { type: 'boolean', env: 'L402KIT_ENABLE_CREATE_INVOICE' },
+  'headers-timeout-seconds': { type: 'string', env: 'L402KIT_HEADERS_TIMEOUT_SECONDS' },
+  'body-timeout-seconds': { type: 'string', env: 'L402KIT_BODY_TIMEOUT_SECONDS' },
+  'max-response-bytes': { type: 'string', env: 'L402KIT_MAX_RESPONSE_BYTES' },
   http: { type: 'boolean', env: 'L402KIT_MCP_HTTP' },
   port: { type: 'string', env: 'L402KIT_MCP_PORT' },
   host: { type: 'string', env: 'L402KIT_MCP_HOST' },
@@ -93,6 +102,9 @@ Options (each also read from the environment variable shown):
   --token-file <path>          L402KIT_TOKEN_FILE             keep bought tokens in this file (default: in memory)
   --enable-pay-invoice         L402KIT_ENABLE_PAY_INVOICE     offer the pay_invoice tool
   --enable-create-invoice      L402KIT_ENABLE_CREATE_INVOICE  offer the create_invoice tool
+  --headers-timeout-seconds <n> L402KIT_HEADERS_TIMEOUT_SECONDS  each response's headers must come within this (default 30)
+  --body-timeout-seconds <n>   L402KIT_BODY_TIMEOUT_SECONDS   each response body must arrive in full within this (default 60)
+  --max-response-bytes <n>     L402KIT_MAX_RESPONSE_BYTES     l402_fetch reads at most this much of a body (default 262144)
   --http                       L402KIT_MCP_HTTP               serve Streamable HTTP instead of stdio
   --port <n>                   L402KIT_MCP_PORT               HTTP port (default ${DEFAULT_HTTP_PORT})
   --host <host>                L402KIT_MCP_HOST               HTTP listen address (default 127.0.0.1)
@@ -163,6 +175,15 @@ export function parseMcpConfig(
     ...(read('token-file') === undefined ? {} : { tokenFile: read('token-file') }),
     enablePayInvoice: flagOrEnvBoolean('enable-pay-invoice'),
     enableCreateInvoice: flagOrEnvBoolean('enable-create-invoice'),
+    ...optional(
+      'headersTimeoutSeconds',
+      parseSeconds(read('headers-timeout-seconds'), 'headers-timeout-seconds'),
+    ),
+    ...optional(
+      'bodyTimeoutSeconds',
+      parseSeconds(read('body-timeout-seconds'), 'body-timeout-seconds'),
+    ),
+    ...optional('maxResponseBytes', parseCount(read('max-response-bytes'), 'max-response-bytes')),
     ...(http ? { http: parseHttpConfig(read) } : {}),
     help,
   };

@@ -61,6 +61,12 @@ export async function runMcpServer(
         ? {}
         : { approveAboveSats: config.approveAboveSats }),
     },
+    ...(config.headersTimeoutSeconds === undefined
+      ? {}
+      : { headersTimeoutMs: Math.ceil(config.headersTimeoutSeconds * 1000) }),
+    ...(config.bodyTimeoutSeconds === undefined
+      ? {}
+      : { bodyTimeoutMs: Math.ceil(config.bodyTimeoutSeconds * 1000) }),
   });
   let sessionNumber = 0;
   const createSessionServer = () =>
@@ -70,6 +76,9 @@ export async function runMcpServer(
       sessionName: `session ${++sessionNumber}`,
       enablePayInvoice: config.enablePayInvoice,
       enableCreateInvoice: config.enableCreateInvoice,
+      ...(config.maxResponseBytes === undefined
+        ? {}
+        : { maxResponseBytes: config.maxResponseBytes }),
     });
   log(describeConfig(config, wallet));
 
