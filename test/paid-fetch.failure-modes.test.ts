@@ -12,7 +12,6 @@ import {
   createPaidFetch,
   InvoiceExpiredError,
   InvoiceMismatchError,
-  L402Error,
   MemoryTokenStore,
   NetworkMismatchError,
   NoRouteError,
@@ -35,6 +34,7 @@ import {
 } from './support/crafted-challenge.js';
 import { type PaidApi, type PaidApiOptions, startPaidApi } from './support/paid-api.js';
 import { spyWallet } from './support/spy-wallet.js';
+import { rejection, succeeded } from './support/outcomes.js';
 
 const loopbackPolicy = { allowPrivateNetwork: true, requireHttps: false };
 const closers: (() => Promise<void>)[] = [];
@@ -60,19 +60,6 @@ function sandbox() {
   const merchant = network.createNode({ name: 'merchant' });
   const payer = network.createNode({ name: 'payer', balanceSats: 100_000 });
   return { network, merchant, payer };
-}
-
-function succeeded(network: { payments: readonly { state: string }[] }) {
-  return network.payments.filter((payment) => payment.state === 'succeeded').length;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<L402Error> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(L402Error);
-  return error as L402Error;
 }
 
 describe('failure mode 1: cap bypass by odd amounts', () => {

@@ -10,7 +10,7 @@ import {
   createBudget,
   createPaidFetch,
   createSpendLog,
-  L402Error,
+  type L402Error,
   MemoryTokenStore,
   type PaidFetchEvent,
   PaidNotDeliveredError,
@@ -24,6 +24,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PaidApi, type PaidApiOptions, startPaidApi } from './support/paid-api.js';
 import { spyWallet } from './support/spy-wallet.js';
+import { rejection } from './support/outcomes.js';
 
 const loopbackPolicy = { allowPrivateNetwork: true, requireHttps: false };
 const cleanups: (() => Promise<void>)[] = [];
@@ -41,15 +42,6 @@ async function temporaryFile(name: string): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'l402kit-paid-fetch-'));
   cleanups.push(() => rm(directory, { recursive: true, force: true }));
   return join(directory, name);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<L402Error> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(L402Error);
-  return error as L402Error;
 }
 
 const withAmounts = (_key: string, value: unknown) =>

@@ -18,6 +18,7 @@ import {
   PaymentLoopRefusedError,
   type Policy,
   PolicyDeniedError,
+  type Wallet,
 } from '@l402kit/core';
 import { createSandboxNetwork } from '@l402kit/sandbox';
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
@@ -31,6 +32,7 @@ import {
 import { startFetchChild } from './support/fetch-child.js';
 import { type PaidApi, type PaidApiOptions, startPaidApi } from './support/paid-api.js';
 import { serveWallet } from './support/wallet-server.js';
+import { rejection, succeeded } from './support/outcomes.js';
 
 const loopbackPolicy = { allowPrivateNetwork: true, requireHttps: false };
 const closers: (() => Promise<void>)[] = [];
@@ -42,19 +44,6 @@ async function paidApi(options?: PaidApiOptions): Promise<PaidApi> {
   const api = await startPaidApi(options);
   closers.push(api.close);
   return api;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<L402Error> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(L402Error);
-  return error as L402Error;
-}
-
-function succeeded(network: { payments: readonly { state: string }[] }) {
-  return network.payments.filter((payment) => payment.state === 'succeeded').length;
 }
 
 describe('issue 11 item 6: spelling one host several ways opens no new per-host bucket or token', () => {
@@ -160,6 +149,15 @@ async function twinPorts<T extends { url: string; close(): Promise<void> }>(
   }
 }
 
+/** For calls that must not get as far as paying. */
+const neverPays: Wallet = {
+  name: 'unused',
+  network: 'regtest',
+  payInvoice: async () => {
+    throw new Error('never paid');
+  },
+};
+
 describe('issue 11 item 3: the address connected to is the address the policy checked', () => {
   it('never reaches a loopback-only service through a name alternating between a public address and loopback (0 of 20)', async () => {
     const internal = await recording(() => new Response('internal secret'));
@@ -169,13 +167,7 @@ describe('issue 11 item 3: the address connected to is the address the policy ch
     );
     dns.asSystemResolver();
     const paidFetch = createPaidFetch({
-      wallet: {
-        name: 'unused',
-        network: 'regtest',
-        payInvoice: async () => {
-          throw new Error('never paid');
-        },
-      },
+      wallet: neverPays,
       policy: { requireHttps: false, resolveHost: (hostname) => dns.resolve(hostname) },
     });
     const outcomes: string[] = [];
@@ -260,13 +252,7 @@ describe('issue 11 item 3: the address connected to is the address the policy ch
     ]);
     dns.asSystemResolver();
     const paidFetch = createPaidFetch({
-      wallet: {
-        name: 'unused',
-        network: 'regtest',
-        payInvoice: async () => {
-          throw new Error('never paid');
-        },
-      },
+      wallet: neverPays,
       policy: stubbornPolicy(dns),
     });
     const error = await rejection(paidFetch(`http://rebind.test:${servers.port}/start`));

@@ -10,7 +10,7 @@ import {
   createBudget,
   createPaidFetch,
   FileTokenStore,
-  L402Error,
+  type L402Error,
   MemoryTokenStore,
   PaymentOutcomeUnknownError,
   RequestFailedError,
@@ -21,6 +21,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startFetchChild } from './support/fetch-child.js';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
 import { serveWallet } from './support/wallet-server.js';
+import { rejection } from './support/outcomes.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -119,15 +120,6 @@ function readJustBefore(store: TokenStore): TokenStore {
 
 async function eventually(condition: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<L402Error> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(L402Error);
-  return error as L402Error;
 }
 
 /** A first fetch paying for /shared with a payment that hangs until the test settles or fails it. */
