@@ -18,6 +18,8 @@ let logs = '';
 // The bearer token of the server last started, as it printed it.
 let bearer = '';
 const clients: Client[] = [];
+// Each server gets its own database unless a test names one (a restart on the same file).
+let databases: string;
 
 beforeEach(async () => {
   api = await startPaidApi({ payerBalanceSats: 1_000, paywall: { price: 10 } });
@@ -27,6 +29,7 @@ beforeEach(async () => {
     invoiceKey: 'd4'.repeat(16),
   });
   logs = '';
+  databases = await mkdtemp(join(tmpdir(), 'l402kit-mcp-db-'));
 });
 
 afterEach(async () => {
@@ -35,13 +38,18 @@ afterEach(async () => {
   running = undefined;
   await lnbits.close();
   await api.close();
+  await rm(databases, { recursive: true, force: true });
 });
 
 async function serve(argv: string[], env: Record<string, string> = {}) {
   const start = logs.length;
   running = await runMcpServer(
     ['--http', '--port', '0', '--allow-private-network', ...argv],
-    { L402KIT_WALLET: `lnbits://${ADMIN_KEY}@${new URL(lnbits.url).host}?tls=false`, ...env },
+    {
+      L402KIT_WALLET: `lnbits://${ADMIN_KEY}@${new URL(lnbits.url).host}?tls=false`,
+      L402KIT_DB: join(databases, `${logs.length}.db`),
+      ...env,
+    },
     { stderr: { write: (text: string) => (logs += text) } },
   );
   const printed = /Authorization: Bearer (\S+)/.exec(logs.slice(start));
@@ -95,7 +103,7 @@ describe('l402kit-mcp over Streamable HTTP', () => {
   it('keeps bought tokens in L402KIT_TOKEN_FILE, so a restarted server does not pay again', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'l402kit-mcp-'));
     try {
-      const env = { L402KIT_TOKEN_FILE: join(directory, 'tokens.json') };
+      const env = { L402KIT_TOKEN_FILE: join(directory, 'tokens.json'), L402KIT_NO_DB: '1' };
       const firstUrl = await serve([], env);
       const bought = await call(await session(firstUrl), 'l402_fetch', { url: `${api.url}/kept` });
       expect(bought.text).toContain('Paid 10 sats');

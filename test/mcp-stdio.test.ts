@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -50,7 +53,11 @@ async function spawnServer(env: Record<string, string>) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [binary],
-    env,
+    // Never the real ~/.l402kit: a fresh database per server.
+    env: {
+      L402KIT_DB: join(await mkdtemp(join(tmpdir(), 'l402kit-stdio-')), 'l402kit.db'),
+      ...env,
+    },
     stderr: 'pipe',
   });
   let logs = '';

@@ -47,6 +47,7 @@ const byCode: Record<string, number> = {
   NETWORK_MISMATCH: EXIT_CODES.badChallenge,
   WALLET_CONFIG: EXIT_CODES.config,
   TOKEN_STORE: EXIT_CODES.config,
+  DATABASE_UNAVAILABLE: EXIT_CODES.config,
 };
 
 /** The exit code for an error thrown while fetching. */

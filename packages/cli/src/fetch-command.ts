@@ -3,15 +3,18 @@ import { parseArgs } from 'node:util';
 import {
   createBudget,
   createPaidFetch,
+  createSharedBudget,
+  DEFAULT_PAYMENT_TIMEOUT_MS,
   formatMsat,
   L402Error,
+  MemoryTokenStore,
   type PaidFetchEvent,
+  settleOpenReservations,
   type Wallet,
 } from '@l402kit/core';
 import { type CliIo, styles } from './cli-io.js';
-import { openSpendLog, openTokenFile } from './core-stores.js';
+import { openStores } from './core-stores.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
-import { spendLogPath, tokenFilePath } from './paths.js';
 import { UsageError } from './usage-error.js';
 
 export const FETCH_USAGE = `Usage: l402kit fetch <url> [options]
@@ -31,7 +34,13 @@ Options:
   -s, --silent             no progress or payment lines on stderr
   --wallet <url>           wallet URL (default L402KIT_WALLET)
   --allow-private-network  allow loopback/private addresses (or L402KIT_ALLOW_PRIVATE_NETWORK=1)
-  --no-store               do not read or keep tokens in ~/.l402kit/tokens.json
+  --no-store               do not read or keep tokens (the budget levels still apply)
+  --db <path>              the l402kit database (default ~/.l402kit/l402kit.db, or L402KIT_DB)
+  --no-db                  no database: no durable budget levels, tokens in the old files
+                           (or L402KIT_NO_DB=1)
+
+Every payment is also charged to the budget levels set with \`l402kit budget set\` (e.g. a
+daily limit), kept in the database and shared with every other l402kit process.
 
 Exit codes: 0 ok, 2 usage, 3 over --max-sats or budget, 4 refused by policy, 5 payment failed,
 6 paid (or maybe paid) but not delivered, 7 network error, 8 invalid challenge from the server,
@@ -56,6 +65,8 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
       wallet: { type: 'string' },
       'allow-private-network': { type: 'boolean' },
       'no-store': { type: 'boolean' },
+      db: { type: 'string' },
+      'no-db': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,9 +87,14 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
   };
 
   const wallet = await openWallet(values.wallet ?? io.env.L402KIT_WALLET);
+  let stores: Awaited<ReturnType<typeof openStores>> | undefined;
   try {
-    const store = values['no-store'] ? undefined : openTokenFile(tokenFilePath(io));
-    const spendLog = values['no-store'] ? undefined : openSpendLog(spendLogPath(io));
+    stores = await openStores(io, {
+      ...(values.db === undefined ? {} : { db: values.db }),
+      noDb: values['no-db'] === true,
+    });
+    const store = values['no-store'] ? new MemoryTokenStore() : stores.tokenStore;
+    const spendLog = stores.spendLog;
     const onEvent = (event: PaidFetchEvent) => {
       if (event.type === 'payment') {
         note(
@@ -100,16 +116,27 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
     const paidFetch = createPaidFetch({
       wallet,
       // --max-sats caps the price; the fee limit (1 sat + 1 %) caps the routing fee on top.
-      budget: createBudget({ name: 'l402kit fetch' }),
+      // Charged to the operator's durable levels too (`l402kit budget set`).
+      budget: createBudget({
+        name: 'l402kit fetch',
+        ...(stores.ledger === undefined ? {} : { parent: createSharedBudget(stores.ledger) }),
+      }),
       policy: {
         maxSatsPerRequest: maxSats,
         allowPrivateNetwork:
           values['allow-private-network'] === true || isTrue(io.env.L402KIT_ALLOW_PRIVATE_NETWORK),
       },
-      ...(store === undefined ? {} : { tokenStore: store }),
-      ...(spendLog === undefined ? {} : { spendLog }),
+      tokenStore: store,
+      spendLog,
       onEvent,
     });
+    if (stores.ledger !== undefined && !values['no-store']) {
+      // What an earlier run left pending (a crash, an unknown outcome) is settled first.
+      await paidFetch.resolvePending();
+      await settleOpenReservations(stores.ledger, wallet, {
+        staleAfterMs: DEFAULT_PAYMENT_TIMEOUT_MS + 5_000,
+      });
+    }
 
     if (values['dry-run'] || values.quote) {
       const quote = await paidFetch.quote(url, { method, headers, body });
@@ -161,6 +188,7 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
     );
     return exitCodeFor(error);
   } finally {
+    stores?.close();
     await wallet.close?.();
   }
 }

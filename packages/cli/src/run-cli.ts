@@ -9,6 +9,7 @@ Commands:
   fetch <url>      fetch a URL, paying its L402 challenge within --max-sats (like curl)
   tokens           list, show, remove or clear the tokens bought so far
   spend            recent payments from the spend log, with totals
+  budget           the durable budget levels (e.g. a daily limit) every payment is charged to
   mcp              run the l402kit MCP server (Claude Desktop, Cursor, CrewAI)
   sandbox          start a sandbox Lightning network, the example paid API and a funded wallet
 
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<(argv: string[], io: CliIo) => Prom
   fetch: async () => (await import('./fetch-command.js')).fetchCommand,
   tokens: async () => (await import('./tokens-command.js')).tokensCommand,
   spend: async () => (await import('./spend-command.js')).spendCommand,
+  budget: async () => (await import('./budget-command.js')).budgetCommand,
   mcp: async () => (await import('./mcp-command.js')).mcpCommand,
   sandbox: async () => (await import('./sandbox-command.js')).sandboxCommand,
 };
@@ -61,7 +63,10 @@ function reportFailure(
     if (error instanceof UsageError && error.usage) io.stderr.write(`\n${error.usage}\n`);
     return EXIT_CODES.usage;
   }
-  if (typeof code === 'string' && /^(WALLET_CONFIG|TOKEN_STORE|MCP_CONFIG)$/.test(code)) {
+  if (
+    typeof code === 'string' &&
+    /^(WALLET_CONFIG|TOKEN_STORE|MCP_CONFIG|DATABASE_UNAVAILABLE)$/.test(code)
+  ) {
     io.stderr.write(`l402kit ${command}: ${(error as Error).message}\n`);
     return EXIT_CODES.config;
   }

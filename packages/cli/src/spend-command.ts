@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
 import { formatMsat } from '@l402kit/core';
 import { type CliIo, formatTable, styles } from './cli-io.js';
-import { openSpendLog, type SpendEntry } from './core-stores.js';
+import { openStores, type SpendEntry } from './core-stores.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { spendLogPath } from './paths.js';
 import { UsageError } from './usage-error.js';
 
 export const SPEND_USAGE = `Usage: l402kit spend [--limit <n>] [--since <date>] [--json]
 
-Recent payments from the spend log (~/.l402kit/spend.jsonl, or L402KIT_SPEND_LOG), newest
+Recent payments from the spend log in the l402kit database (~/.l402kit/l402kit.db, or
+L402KIT_DB; with L402KIT_NO_DB=1 ~/.l402kit/spend.jsonl or L402KIT_SPEND_LOG), newest
 last, with the total actually paid. Outcomes: paid, failed (nothing moved), unknown (counted
 as spent until the wallet settles it), resolved-paid / resolved-failed.
 
@@ -44,8 +44,14 @@ export async function spendCommand(argv: string[], io: CliIo): Promise<number> {
     throw new UsageError('--since must be a date such as 2025-01-31', SPEND_USAGE);
   }
 
-  const path = spendLogPath(io);
-  let entries = await openSpendLog(path).read();
+  const stores = await openStores(io);
+  const path = stores.path;
+  let entries: SpendEntry[];
+  try {
+    entries = await stores.spendLog.read();
+  } finally {
+    stores.close();
+  }
   if (since !== undefined) entries = entries.filter((entry) => Date.parse(entry.time) >= since);
   const shown = limit === 0 ? entries : entries.slice(-limit);
 

@@ -20,6 +20,9 @@ export async function temporaryHome() {
     env: {
       L402KIT_TOKEN_FILE: join(home, 'tokens.json'),
       L402KIT_SPEND_LOG: join(home, 'spend.jsonl'),
+      L402KIT_DB: join(home, 'l402kit.db'),
+      // These tests look at the token and spend files; the database has tests of its own.
+      L402KIT_NO_DB: '1',
     },
     cleanup: () => rm(home, { recursive: true, force: true }),
   };

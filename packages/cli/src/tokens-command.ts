@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
 import { formatMsat } from '@l402kit/core';
 import { type CliIo, formatTable, styles } from './cli-io.js';
-import { openTokenFile, type StoredToken, type TokenStore } from './core-stores.js';
+import { openStores, type StoredToken, type TokenStore } from './core-stores.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { tokenFilePath } from './paths.js';
 import { UsageError } from './usage-error.js';
 
 export const TOKENS_USAGE = `Usage: l402kit tokens <list|show|remove|clear|loops> [options]
 
-The tokens l402kit bought and keeps for reuse (~/.l402kit/tokens.json, or L402KIT_TOKEN_FILE).
+The tokens l402kit bought and keeps for reuse, in the l402kit database (~/.l402kit/l402kit.db,
+or L402KIT_DB; with L402KIT_NO_DB=1 the token file ~/.l402kit/tokens.json or L402KIT_TOKEN_FILE).
 Macaroons and preimages are secrets and are never printed.
 
   l402kit tokens list [--json]           every token: where it works, state, price, expiry
@@ -36,8 +36,23 @@ export async function tokensCommand(argv: string[], io: CliIo): Promise<number> 
   if (extra.length > (action === 'loops' ? 1 : 0)) {
     throw new UsageError('too many arguments', TOKENS_USAGE);
   }
-  const path = tokenFilePath(io);
-  const store = openTokenFile(path);
+  const stores = await openStores(io);
+  try {
+    return await tokensAction(stores.tokenStore, stores.path, action, target, extra, values, io);
+  } finally {
+    stores.close();
+  }
+}
+
+async function tokensAction(
+  store: TokenStore,
+  path: string,
+  action: string,
+  target: string | undefined,
+  extra: string[],
+  values: { json?: boolean; force?: boolean },
+  io: CliIo,
+): Promise<number> {
   if (action === 'loops') return loopsCommand(store, path, target, extra[0], values.json, io);
   const tokens = sortTokens(await store.list());
   const style = styles(io.stdout, io.env);

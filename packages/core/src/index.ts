@@ -118,6 +118,18 @@ export {
 export { SqliteTokenStore, type SqliteTokenStoreOptions } from './tokens/sqlite-token-store.js';
 export { createSqliteSpendLog } from './client/sqlite-spend-log.js';
 export {
+  type DurableState,
+  type DurableStateOptions,
+  openDurableState,
+} from './database/durable-state.js';
+export { importLegacyFiles, type LegacyFiles } from './database/import-legacy-files.js';
+export {
+  LEDGER_OWNER,
+  type OpenReservationsSettled,
+  type SettleOpenReservationsOptions,
+  settleOpenReservations,
+} from './budget/settle-open-reservations.js';
+export {
   checkLevelDefinition,
   findRefusal,
   formatWindow,

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { defaultDatabasePath, parseWindow } from '@l402kit/core';
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT_MS } from './http-server.js';
 
 /** Everything the l402kit-mcp binary is configured with, from flags and environment variables. */
@@ -14,6 +15,15 @@ export interface McpServerConfig {
   totalBudgetSats: number;
   /** Whether `totalBudgetSats` is that default rather than configured. */
   totalBudgetIsDefault: boolean;
+  /** A rolling window for the total, e.g. '24h' (a configured total only). */
+  totalBudgetWindow?: string;
+  /** The total's level name in the database. */
+  totalBudgetName: string;
+  /**
+   * The l402kit database (ledger, tokens, spend log); undefined with --no-db, which keeps
+   * everything in memory (and tokens in `tokenFile` if set).
+   */
+  databasePath?: string;
   maxSatsPerRequest?: number;
   /** Payments above this many sats need a person's yes, asked through MCP elicitation. */
   approveAboveSats?: number;
@@ -65,6 +75,10 @@ const settings = {
   wallet: { type: 'string', env: 'L402KIT_WALLET' },
   'budget-sats': { type: 'string', env: 'L402KIT_BUDGET_SATS' },
   'total-budget-sats': { type: 'string', env: 'L402KIT_TOTAL_BUDGET_SATS' },
+  'total-budget-window': { type: 'string', env: 'L402KIT_TOTAL_BUDGET_WINDOW' },
+  'total-budget-name': { type: 'string', env: 'L402KIT_TOTAL_BUDGET_NAME' },
+  db: { type: 'string', env: 'L402KIT_DB' },
+  'no-db': { type: 'boolean', env: 'L402KIT_NO_DB' },
   'max-sats-per-request': { type: 'string', env: 'L402KIT_MAX_SATS_PER_REQUEST' },
   'approve-above-sats': { type: 'string', env: 'L402KIT_APPROVE_ABOVE_SATS' },
   'allowed-hosts': { type: 'string', env: 'L402KIT_ALLOWED_HOSTS' },
@@ -94,12 +108,16 @@ Speaks MCP over stdio, or Streamable HTTP with --http. Each MCP session has its 
 Options (each also read from the environment variable shown):
   --wallet <url>               L402KIT_WALLET                 wallet URL (required), e.g. nostr+walletconnect://..., lnbits://..., sandbox:
   --budget-sats <n>            L402KIT_BUDGET_SATS            budget of each session (default ${DEFAULT_BUDGET_PER_SESSION_SATS})
-  --total-budget-sats <n>      L402KIT_TOTAL_BUDGET_SATS      budget shared by all sessions of this process (default: one session's budget)
+  --total-budget-sats <n>      L402KIT_TOTAL_BUDGET_SATS      budget shared by all sessions, kept in the database so it survives restarts (default: one session's budget, in memory)
+  --total-budget-window <w>    L402KIT_TOTAL_BUDGET_WINDOW    make that total rolling: 1h, 24h, 7d, ... (default: a total for ever)
+  --total-budget-name <name>   L402KIT_TOTAL_BUDGET_NAME      the total's level in the database (default mcp)
+  --db <path>                  L402KIT_DB                     the l402kit database: budgets, tokens, spend log (default ~/.l402kit/l402kit.db)
+  --no-db                      L402KIT_NO_DB                  keep budgets and tokens in memory only (a restart resets the total)
   --max-sats-per-request <n>   L402KIT_MAX_SATS_PER_REQUEST   highest price paid for one request
   --approve-above-sats <n>     L402KIT_APPROVE_ABOVE_SATS     ask the person (MCP elicitation) before paying more than this; clients that cannot ask are refused
   --allowed-hosts <list>       L402KIT_ALLOWED_HOSTS          comma-separated hosts that may be fetched (e.g. api.example.com,*.example.org)
   --allow-private-network      L402KIT_ALLOW_PRIVATE_NETWORK  allow loopback and private addresses (off by default)
-  --token-file <path>          L402KIT_TOKEN_FILE             keep bought tokens in this file (default: in memory)
+  --token-file <path>          L402KIT_TOKEN_FILE             with --no-db: keep bought tokens in this file; otherwise imported into the database once
   --enable-pay-invoice         L402KIT_ENABLE_PAY_INVOICE     offer the pay_invoice tool
   --enable-create-invoice      L402KIT_ENABLE_CREATE_INVOICE  offer the create_invoice tool
   --headers-timeout-seconds <n> L402KIT_HEADERS_TIMEOUT_SECONDS  each response's headers must come within this (default 30)
@@ -157,11 +175,26 @@ export function parseMcpConfig(
   const budgetPerSessionSats =
     parseSats(read('budget-sats'), 'budget-sats') ?? DEFAULT_BUDGET_PER_SESSION_SATS;
   const totalBudgetSats = parseSats(read('total-budget-sats'), 'total-budget-sats');
+  const totalBudgetWindow = read('total-budget-window');
+  if (totalBudgetWindow !== undefined) {
+    if (totalBudgetSats === undefined) {
+      throw new McpConfigError('total-budget-window needs total-budget-sats');
+    }
+    try {
+      parseWindow(totalBudgetWindow);
+    } catch {
+      throw new McpConfigError('total-budget-window must be a duration such as 1h, 24h or 7d');
+    }
+  }
+  const noDb = flagOrEnvBoolean('no-db');
   return {
     walletUrl: walletUrl ?? '',
     budgetPerSessionSats,
     totalBudgetSats: totalBudgetSats ?? budgetPerSessionSats,
     totalBudgetIsDefault: totalBudgetSats === undefined,
+    ...optional('totalBudgetWindow', totalBudgetWindow),
+    totalBudgetName: read('total-budget-name') ?? 'mcp',
+    ...optional('databasePath', noDb ? undefined : (read('db') ?? defaultDatabasePath(env))),
     maxSatsPerRequest: parseSats(read('max-sats-per-request'), 'max-sats-per-request'),
     ...optional(
       'approveAboveSats',

@@ -1,4 +1,17 @@
-import { createBudget, createPaidFetch, FileTokenStore, type Wallet } from '@l402kit/core';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createBudget,
+  createPaidFetch,
+  createSharedBudget,
+  DEFAULT_PAYMENT_TIMEOUT_MS,
+  defaultDatabasePath,
+  type DurableState,
+  FileTokenStore,
+  openDurableState,
+  settleOpenReservations,
+  type Wallet,
+} from '@l402kit/core';
 import { walletFromUrl } from '@l402kit/wallets';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type McpServerConfig, parseMcpConfig, MCP_SERVER_USAGE } from './config.js';
@@ -38,19 +51,29 @@ export async function runMcpServer(
   const log = (message: string) => stderr.write(`l402kit-mcp: ${message}\n`);
 
   const wallet = walletFromUrl(config.walletUrl);
+  const state = await openState(config, env, log);
   const tokenStore =
-    config.tokenFile === undefined ? undefined : new FileTokenStore(config.tokenFile);
+    state?.tokenStore ??
+    (config.tokenFile === undefined ? undefined : new FileTokenStore(config.tokenFile));
+  // A configured total lives in the database, so a restart does not reset it; the default
+  // total (one session's budget) stays per process. Above it: the operator's shared levels
+  // (`l402kit budget set`), and under it each session's own budget, in memory.
+  const durableTotal = state !== undefined && !config.totalBudgetIsDefault;
   const sharedBudget = createBudget({
-    name: 'all sessions',
+    name: durableTotal ? config.totalBudgetName : 'all sessions',
     maxSats: config.totalBudgetSats,
+    ...(config.totalBudgetWindow === undefined ? {} : { window: config.totalBudgetWindow }),
     ...(config.maxSatsPerRequest === undefined
       ? {}
       : { maxSatsPerRequest: config.maxSatsPerRequest }),
+    ...(state === undefined ? {} : { parent: createSharedBudget(state.ledger) }),
+    ...(durableTotal ? { ledger: state.ledger } : {}),
   });
   const paidFetch = createPaidFetch({
     wallet,
     budget: sharedBudget,
     ...(tokenStore === undefined ? {} : { tokenStore }),
+    ...(state === undefined ? {} : { spendLog: state.spendLog }),
     policy: {
       allowPrivateNetwork: config.allowPrivateNetwork,
       ...(config.allowedHosts === undefined ? {} : { allowedHosts: config.allowedHosts }),
@@ -68,6 +91,7 @@ export async function runMcpServer(
       ? {}
       : { bodyTimeoutMs: Math.ceil(config.bodyTimeoutSeconds * 1000) }),
   });
+  if (state !== undefined) await resolveLeftovers(state, paidFetch, wallet, log);
   let sessionNumber = 0;
   const createSessionServer = () =>
     createL402McpServer({
@@ -111,6 +135,7 @@ export async function runMcpServer(
       async close() {
         await http.close();
         await wallet.close?.();
+        state?.close();
       },
     };
   }
@@ -123,8 +148,56 @@ export async function runMcpServer(
     async close() {
       await server.close();
       await wallet.close?.();
+      state?.close();
     },
   };
+}
+
+/** The database, unless --no-db; the old token and spend files are imported once. */
+async function openState(
+  config: McpServerConfig,
+  env: Record<string, string | undefined>,
+  log: (message: string) => void,
+): Promise<DurableState | undefined> {
+  if (config.databasePath === undefined) return undefined;
+  // The files older versions kept in ~/.l402kit belong to the default database only.
+  const isDefault = config.databasePath === defaultDatabasePath({ ...env, L402KIT_DB: '' });
+  const home = join(homedir(), '.l402kit');
+  return openDurableState({
+    path: config.databasePath,
+    legacyFiles: {
+      ...(config.tokenFile !== undefined
+        ? { tokenFile: config.tokenFile }
+        : isDefault
+          ? { tokenFile: join(home, 'tokens.json') }
+          : {}),
+      ...(isDefault ? { spendLog: join(home, 'spend.jsonl') } : {}),
+    },
+    log,
+  });
+}
+
+/**
+ * Payments a previous run left pending (a crash, an unknown outcome) are resolved through the
+ * wallet before serving: tokens become usable or are dropped, reservations are charged to the
+ * levels they were made under, or stay counted while the wallet cannot tell.
+ */
+async function resolveLeftovers(
+  state: DurableState,
+  paidFetch: ReturnType<typeof createPaidFetch>,
+  wallet: Wallet,
+  log: (message: string) => void,
+): Promise<void> {
+  const tokens = await paidFetch.resolvePending();
+  const books = await settleOpenReservations(state.ledger, wallet, {
+    staleAfterMs: DEFAULT_PAYMENT_TIMEOUT_MS + 5_000,
+  });
+  if (tokens.length + books.committed + books.released + books.stillOpen > 0) {
+    const outcome = (name: string) => tokens.filter((token) => token.outcome === name).length;
+    log(
+      `resolved payments left pending by an earlier run: tokens ${outcome('paid')} paid, ${outcome('failed')} failed, ${outcome('pending')} still unknown; budget reservations ${books.committed} charged, ${books.released} released, ${books.stillOpen} still counted until the wallet can tell`,
+    );
+  }
 }
 
 function describeConfig(config: McpServerConfig, wallet: Wallet): string {
@@ -134,7 +207,10 @@ function describeConfig(config: McpServerConfig, wallet: Wallet): string {
     `budget ${config.budgetPerSessionSats} sats per session`,
     config.totalBudgetIsDefault
       ? `${config.totalBudgetSats} sats across all sessions (default: one session's budget; set L402KIT_TOTAL_BUDGET_SATS to allow more)`
-      : `${config.totalBudgetSats} sats across all sessions`,
+      : `${config.totalBudgetSats} sats across all sessions${config.totalBudgetWindow === undefined ? '' : ` per ${config.totalBudgetWindow}`}${config.databasePath === undefined ? '' : ` (level "${config.totalBudgetName}", kept across restarts)`}`,
+    config.databasePath === undefined
+      ? 'budgets and tokens in memory only (--no-db)'
+      : `budgets, tokens and spend log in ${config.databasePath}`,
   ];
   if (config.maxSatsPerRequest !== undefined)
     parts.push(`at most ${config.maxSatsPerRequest} sats per request`);
@@ -142,7 +218,8 @@ function describeConfig(config: McpServerConfig, wallet: Wallet): string {
     parts.push(`a person approves each payment above ${config.approveAboveSats} sats`);
   if (config.allowedHosts !== undefined) parts.push(`hosts ${config.allowedHosts.join(', ')}`);
   if (config.allowPrivateNetwork) parts.push('private network allowed');
-  if (config.tokenFile !== undefined) parts.push('tokens kept in a file');
+  if (config.tokenFile !== undefined && config.databasePath === undefined)
+    parts.push('tokens kept in a file');
   if (config.enablePayInvoice) parts.push('pay_invoice on');
   if (config.enableCreateInvoice) parts.push('create_invoice on');
   if (config.http) {

@@ -82,8 +82,11 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): SpendLedg
     async defineLevel(definition) {
       checkLevelDefinition(definition);
       const existing = levels.get(definition.name);
-      if (existing) existing.definition = { ...definition };
-      else {
+      if (existing) {
+        // `shared` is left as it is when not given: a budget naming a level does not unshare it.
+        const shared = definition.shared ?? existing.definition.shared;
+        existing.definition = { ...definition, ...(shared === undefined ? {} : { shared }) };
+      } else {
         levels.set(definition.name, {
           definition: { ...definition },
           spent: 0n,

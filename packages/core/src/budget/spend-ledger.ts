@@ -17,7 +17,8 @@ export interface LevelDefinition {
   windowMs?: number;
   /**
    * Charged by every l402kit process on this ledger (the CLI and the MCP server), not only by
-   * budgets that name it: the levels an operator sets with `l402kit budget set`.
+   * budgets that name it: the levels an operator sets with `l402kit budget set`. Left as it
+   * is when a definition leaves it out.
    */
   shared?: boolean;
 }

@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
 import type { Msat } from '../amount.js';
 import type { SqliteDatabase } from '../database/sqlite-database.js';
+import { LEDGER_OWNER } from './settle-open-reservations.js';
 import {
   checkLevelDefinition,
   findRefusal,
@@ -42,9 +42,6 @@ interface ReservationRow {
   reserved_at: bigint;
   owner: string | null;
 }
-
-/** The process that reserves, so that another can tell when a reservation's owner died. */
-export const LEDGER_OWNER = `${process.pid}@${hostname()}`;
 
 /**
  * The ledger in the l402kit SQLite database: every process on the machine that opens the
@@ -133,20 +130,24 @@ export function openSqliteLedger(
       database.write(() => {
         const existing = levelRow(definition.name);
         const windowMs = definition.windowMs ?? null;
+        // Left as it is when not given: a budget naming a shared level does not unshare it.
+        const sharedFlag = definition.shared === undefined ? null : definition.shared ? 1 : 0;
         sql(
           `INSERT INTO ledger_levels (name, limit_msat, per_request_msat, per_host_msat, window_ms, shared, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
+           VALUES (?, ?, ?, ?, ?, coalesce(?, 0), ?)
            ON CONFLICT (name) DO UPDATE SET limit_msat = excluded.limit_msat,
              per_request_msat = excluded.per_request_msat, per_host_msat = excluded.per_host_msat,
-             window_ms = excluded.window_ms, shared = excluded.shared, updated_at = excluded.updated_at`,
+             window_ms = excluded.window_ms, shared = coalesce(?, shared),
+             updated_at = excluded.updated_at`,
         ).run(
           definition.name,
           definition.limitMsat ?? null,
           definition.perRequestMsat ?? null,
           definition.perHostMsat ?? null,
           windowMs,
-          definition.shared ? 1 : 0,
+          sharedFlag,
           now(),
+          sharedFlag,
         );
         const oldWindow =
           existing?.window_ms === null || existing === undefined
