@@ -182,21 +182,84 @@ export async function buyToken(
   header: string,
 ): Promise<{ token: StoredToken; paid: boolean }> {
   const target = tokenTarget(url, method, context.scope);
-  const displayUrl = `${url.origin}${url.pathname}`;
-
   // An earlier payment for this resource may be in flight elsewhere or have an unknown
   // outcome (timeout, crash).
   const earlier = await context.tokenStore.get(target.key);
   if (earlier?.state === 'pending') {
-    const token = await awaitPending(context, earlier, displayUrl);
+    const token = await awaitPending(context, earlier, `${url.origin}${url.pathname}`);
     if (token) return { token, paid: false };
   }
+  const offer = await checkOffer(context, url, method, header);
+  const claim = await claimAndReserve(context, target, offer);
+  if ('token' in claim) return { token: claim.token, paid: false };
+  const result = await payOnce(context, offer, claim);
+  return { token: await recordPayment(context, offer, claim, result), paid: true };
+}
 
+/** A challenge whose invoice passed every check and the policy: what is about to be paid. */
+interface CheckedOffer {
+  challenge: L402Challenge;
+  invoice: DecodedInvoice & { amountMsat: Msat };
+  maxFeeMsat: Msat;
+  /** The macaroon's own expiry, when it states one. */
+  expiresAt: number | undefined;
+  host: string;
+  /** Origin and path, without userinfo or query. */
+  displayUrl: string;
+}
+
+/** This process's pending record, claimed in the store, and its budget reservations. */
+interface ClaimedPayment {
+  pending: StoredToken;
+  reservations: Reservation[];
+}
+
+/**
+ * Reads the challenge and refuses an invoice that must not be paid (no amount, expired, other
+ * network, above the policy's or this call's cap), then asks for approval when the policy
+ * wants one. Nothing here pays.
+ */
+async function checkOffer(
+  context: PurchaseContext,
+  url: URL,
+  method: string,
+  header: string,
+): Promise<CheckedOffer> {
+  const displayUrl = `${url.origin}${url.pathname}`;
   const { challenge, invoice, macaroon } = readChallenge(
     header,
     displayUrl,
     context.policy.allowsOpaqueToken?.(url.hostname) ?? false,
   );
+  const amountMsat = refuseUnpayable(context, url, displayUrl, invoice);
+  const maxFeeMsat = feeToReserve(amountMsat, context.feeLimit, context.wallet);
+  // The approval is checked against the invoice met now, not the one that was quoted.
+  await authorizePayment(context.policy, context.approval, {
+    url: url.href,
+    method,
+    host: url.host,
+    amountMsat,
+    maxFeeMsat,
+    payee: invoice.payee,
+    description: invoice.description,
+  });
+  return {
+    challenge,
+    invoice: { ...invoice, amountMsat },
+    maxFeeMsat,
+    expiresAt: macaroon ? macaroonExpiry(macaroon.caveats)?.getTime() : undefined,
+    host: url.host,
+    displayUrl,
+  };
+}
+
+/** The invoice's amount, unless the invoice cannot or may not be paid by this call. */
+function refuseUnpayable(
+  context: PurchaseContext,
+  url: URL,
+  displayUrl: string,
+  invoice: DecodedInvoice,
+): Msat {
   const amountMsat = invoice.amountMsat;
   const refusal = { url: displayUrl, paymentHash: invoice.paymentHash };
   if (amountMsat === undefined) {
@@ -205,15 +268,7 @@ export async function buyToken(
       refusal,
     );
   }
-  const refuseIfExpired = () => {
-    if (isInvoiceExpired(invoice)) {
-      throw new InvoiceExpiredError(
-        `The invoice from ${url.host} expired at ${invoice.expiresAt.toISOString()}. Nothing was paid.`,
-        refusal,
-      );
-    }
-  };
-  refuseIfExpired();
+  refuseIfExpired(invoice, url.host, displayUrl);
   if (context.wallet.network && context.wallet.network !== invoice.network) {
     throw new NetworkMismatchError(
       `The invoice from ${url.host} is for ${invoice.network} but the wallet pays on ${context.wallet.network}. Nothing was paid.`,
@@ -227,41 +282,38 @@ export async function buyToken(
       refusal,
     );
   }
-  const maxFeeMsat = feeToReserve(amountMsat, context.feeLimit, context.wallet);
-  // The approval is checked against the invoice met now, not the one that was quoted.
-  await authorizePayment(context.policy, context.approval, {
-    url: url.href,
-    method,
-    host: url.host,
-    amountMsat,
-    maxFeeMsat,
-    payee: invoice.payee,
-    description: invoice.description,
-  });
+  return amountMsat;
+}
 
-  const expiresAt = macaroon ? macaroonExpiry(macaroon.caveats)?.getTime() : undefined;
+function refuseIfExpired(invoice: DecodedInvoice, host: string, displayUrl: string): void {
+  if (isInvoiceExpired(invoice)) {
+    throw new InvoiceExpiredError(
+      `The invoice from ${host} expired at ${invoice.expiresAt.toISOString()}. Nothing was paid.`,
+      { url: displayUrl, paymentHash: invoice.paymentHash },
+    );
+  }
+}
+
+/**
+ * Claims the resource in the store with a pending record (so another process sharing it
+ * cannot pay at once too), then reserves in every budget. Returns the other process's token
+ * instead when it bought one meanwhile. On any failure nothing stays claimed or reserved.
+ */
+async function claimAndReserve(
+  context: PurchaseContext,
+  target: ReturnType<typeof tokenTarget>,
+  offer: CheckedOffer,
+): Promise<ClaimedPayment | { token: StoredToken }> {
   let pending: StoredToken;
   let reservations: Reservation[] = [];
   // Whether the store may hold our pending record, to be removed if we do not pay after all.
   let claimed = false;
   try {
     for (;;) {
-      throwIfAborted(context.signal, displayUrl);
+      throwIfAborted(context.signal, offer.displayUrl);
       // Again, as approval or waiting for another process's payment may have taken a while.
-      refuseIfExpired();
-      pending = {
-        ...target,
-        scheme: challenge.scheme,
-        // As the server sent it: some servers compare the credential's macaroon byte for byte.
-        macaroon: challenge.macaroon,
-        paymentHash: invoice.paymentHash,
-        invoice: invoice.invoice,
-        amountMsat,
-        feeMsat: 0n,
-        state: 'pending',
-        createdAt: Date.now(),
-        ...(expiresAt === undefined ? {} : { expiresAt }),
-      };
+      refuseIfExpired(offer.invoice, offer.host, offer.displayUrl);
+      pending = pendingRecord(target, offer);
       // Recorded before paying, so that neither a timeout nor a crash can forget the payment,
       // and claimed, so that another process sharing the store cannot pay for it at once too.
       claimed = true;
@@ -273,93 +325,142 @@ export async function buyToken(
       const other =
         claim.existing.state === 'paid'
           ? claim.existing
-          : await awaitPending(context, claim.existing, displayUrl);
-      if (other) return { token: other, paid: false };
+          : await awaitPending(context, claim.existing, offer.displayUrl);
+      if (other) return { token: other };
     }
     // Reserved only once this process is the one to pay.
     reservations = await reserveAll(context.budgets, {
-      amountMsat,
-      maxFeeMsat,
-      host: url.host,
-      description: invoice.description,
-      url: displayUrl,
-      paymentHash: invoice.paymentHash,
+      amountMsat: offer.invoice.amountMsat,
+      maxFeeMsat: offer.maxFeeMsat,
+      host: offer.host,
+      description: offer.invoice.description,
+      url: offer.displayUrl,
+      paymentHash: offer.invoice.paymentHash,
     });
-    throwIfAborted(context.signal, displayUrl);
+    throwIfAborted(context.signal, offer.displayUrl);
   } catch (error) {
     await settleAll(reservations, (reservation) => reservation.release());
     if (claimed) await dropToken(context.tokenStore, pending!).catch(() => {});
     throw error;
   }
+  return { pending, reservations };
+}
 
-  let result: { preimage: string; feeMsat: Msat };
+/** The record kept while the payment is made: the token as the server sent it, no preimage yet. */
+function pendingRecord(target: ReturnType<typeof tokenTarget>, offer: CheckedOffer): StoredToken {
+  return {
+    ...target,
+    scheme: offer.challenge.scheme,
+    // As the server sent it: some servers compare the credential's macaroon byte for byte.
+    macaroon: offer.challenge.macaroon,
+    paymentHash: offer.invoice.paymentHash,
+    invoice: offer.invoice.invoice,
+    amountMsat: offer.invoice.amountMsat,
+    feeMsat: 0n,
+    state: 'pending',
+    createdAt: Date.now(),
+    ...(offer.expiresAt === undefined ? {} : { expiresAt: offer.expiresAt }),
+  };
+}
+
+/**
+ * Asks the wallet to pay, once. A failed payment is released and forgotten; anything else that
+ * keeps the wallet from confirming (timeout, abort, error) may have paid, so it stays counted.
+ */
+async function payOnce(
+  context: PurchaseContext,
+  offer: CheckedOffer,
+  claim: ClaimedPayment,
+): Promise<{ preimage: string; feeMsat: Msat }> {
+  const { invoice } = offer;
   // Async, so that a wallet throwing synchronously still gives a rejected promise.
   const paying = (async () =>
     context.wallet.payInvoice({
       invoice: invoice.invoice,
-      amountMsat,
+      amountMsat: invoice.amountMsat,
       paymentHash: invoice.paymentHash,
-      maxFeeMsat,
+      maxFeeMsat: offer.maxFeeMsat,
       timeoutMs: context.paymentTimeoutMs,
       ...(context.signal === undefined ? {} : { signal: context.signal }),
     }))();
   try {
-    result = await untilDeadline(
-      paying,
-      context.paymentTimeoutMs + WALLET_GRACE_MS,
-      context.signal,
-    );
+    return await untilDeadline(paying, context.paymentTimeoutMs + WALLET_GRACE_MS, context.signal);
   } catch (error) {
     if (error instanceof PaymentFailedError) {
-      await settleAll(reservations, (reservation) => reservation.release());
-      await dropToken(context.tokenStore, pending);
-      await context.spendLog?.append(logEntry(displayUrl, pending, 0n, 'failed'));
+      await settleAll(claim.reservations, (reservation) => reservation.release());
+      await dropToken(context.tokenStore, claim.pending);
+      await context.spendLog?.append(logEntry(offer.displayUrl, claim.pending, 0n, 'failed'));
       throw error;
     }
-    // Anything else may have paid: keep it counted and remember it until the wallet says.
-    await settleAll(reservations, (reservation) => reservation.markUnknown());
-    context.unresolved.set(invoice.paymentHash, reservations);
-    if (error instanceof WalletSilentError) {
-      // The wallet may still answer; if it does, its answer settles the payment.
-      paying
-        .then(
-          (late) => applyStatus(context, pending, { state: 'succeeded', ...late }),
-          (late: unknown) =>
-            late instanceof PaymentFailedError
-              ? applyStatus(context, pending, { state: 'failed' })
-              : undefined,
-        )
-        .catch(() => {});
-    }
-    await context.spendLog?.append(logEntry(displayUrl, pending, 0n, 'unknown'));
-    context.emit({
-      type: 'payment-unknown',
-      url: displayUrl,
-      amountMsat,
-      paymentHash: invoice.paymentHash,
-    });
-    throw new PaymentOutcomeUnknownError(
-      `The wallet did not confirm the payment of ${msatToSats(amountMsat)} sats to ${url.host} (${describe(error)}). It stays counted as spent, and this resource will not be paid again until the wallet reports the outcome.`,
-      {
-        url: displayUrl,
-        amountMsat: amountMsat + maxFeeMsat,
-        paymentHash: invoice.paymentHash,
-        cause: error,
-      },
-    );
+    throw await outcomeUnknown(context, offer, claim, paying, error);
   }
+}
 
+/**
+ * Keeps a payment the wallet did not confirm counted as spent and remembered until the wallet
+ * says what became of it, and returns the error that says so.
+ */
+async function outcomeUnknown(
+  context: PurchaseContext,
+  offer: CheckedOffer,
+  { pending, reservations }: ClaimedPayment,
+  paying: Promise<{ preimage: string; feeMsat: Msat }>,
+  error: unknown,
+): Promise<PaymentOutcomeUnknownError> {
+  const { invoice } = offer;
+  await settleAll(reservations, (reservation) => reservation.markUnknown());
+  context.unresolved.set(invoice.paymentHash, reservations);
+  if (error instanceof WalletSilentError) {
+    // The wallet may still answer; if it does, its answer settles the payment.
+    paying
+      .then(
+        (late) => applyStatus(context, pending, { state: 'succeeded', ...late }),
+        (late: unknown) =>
+          late instanceof PaymentFailedError
+            ? applyStatus(context, pending, { state: 'failed' })
+            : undefined,
+      )
+      .catch(() => {});
+  }
+  await context.spendLog?.append(logEntry(offer.displayUrl, pending, 0n, 'unknown'));
+  context.emit({
+    type: 'payment-unknown',
+    url: offer.displayUrl,
+    amountMsat: invoice.amountMsat,
+    paymentHash: invoice.paymentHash,
+  });
+  return new PaymentOutcomeUnknownError(
+    `The wallet did not confirm the payment of ${msatToSats(invoice.amountMsat)} sats to ${offer.host} (${describe(error)}). It stays counted as spent, and this resource will not be paid again until the wallet reports the outcome.`,
+    {
+      url: offer.displayUrl,
+      amountMsat: invoice.amountMsat + offer.maxFeeMsat,
+      paymentHash: invoice.paymentHash,
+      cause: error,
+    },
+  );
+}
+
+/**
+ * Charges the budgets what the wallet paid, checks the preimage it returned and stores the
+ * token. A preimage that does not match leaves the pending record for a later lookup.
+ */
+async function recordPayment(
+  context: PurchaseContext,
+  offer: CheckedOffer,
+  { pending, reservations }: ClaimedPayment,
+  result: { preimage: string; feeMsat: Msat },
+): Promise<StoredToken> {
+  const { invoice, displayUrl } = offer;
   await settleAll(reservations, (reservation) => reservation.commit(result.feeMsat));
   if (!isPreimageFor(result.preimage, invoice.paymentHash)) {
-    // The pending record stays: a later lookup may still find the real preimage.
     await context.spendLog?.append(
       logEntry(displayUrl, pending, result.feeMsat, 'preimage-mismatch'),
     );
     throw new PreimageMismatchError(
-      `The wallet reported paying ${url.host} but returned a preimage that does not match the invoice; the payment is counted as spent.`,
+      `The wallet reported paying ${offer.host} but returned a preimage that does not match the invoice; the payment is counted as spent.`,
       {
         url: displayUrl,
-        amountMsat: amountMsat + result.feeMsat,
+        amountMsat: invoice.amountMsat + result.feeMsat,
         feeMsat: result.feeMsat,
         paymentHash: invoice.paymentHash,
       },
@@ -376,11 +477,11 @@ export async function buyToken(
   context.emit({
     type: 'payment',
     url: displayUrl,
-    amountMsat,
+    amountMsat: invoice.amountMsat,
     feeMsat: result.feeMsat,
     paymentHash: invoice.paymentHash,
   });
-  return { token: await storedVersion(context.tokenStore, token), paid: true };
+  return storedVersion(context.tokenStore, token);
 }
 
 /** Asks the wallet what became of a payment recorded as pending, and records the answer. */
