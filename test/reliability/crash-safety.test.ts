@@ -13,6 +13,7 @@ import { FileTokenStore, PaymentOutcomeUnknownError, type Wallet } from '@l402ki
 import { createSandboxNetwork } from '@l402kit/sandbox';
 import { createPaywall } from '@l402kit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../support/fleet.js';
 import { type LoopbackServer, serveFetch } from '../support/serve-fetch.js';
 import { serveWallet } from '../support/wallet-server.js';
 
@@ -55,18 +56,6 @@ interface Child {
   process: ChildProcess;
   /** Resolves when the process has exited, with what it reported. */
   done: Promise<{ lines: Line[]; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
-/** A small seeded generator, so a failing sequence can be replayed with L402KIT_CRASH_SEED. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const seed = Number(process.env.L402KIT_CRASH_SEED ?? randomBytes(4).readUInt32BE());
