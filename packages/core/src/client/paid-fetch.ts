@@ -1,30 +1,28 @@
-import { type Msat, satsToMsat } from '../amount.js';
+import { satsToMsat } from '../amount.js';
 import type { Budget } from '../budget/budget.js';
 import { createBudget } from '../budget/budget.js';
-import {
-  InvalidOptionError,
-  L402Error,
-  PaymentLoopError,
-  PolicyDeniedError,
-  RequestFailedError,
-  RequestTimeoutError,
-} from '../errors.js';
 import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from '../budget/fee-limit.js';
-import { parseChallenges, selectChallenge } from '../protocol/parse-challenge.js';
+import { InvalidOptionError, L402Error, RequestFailedError } from '../errors.js';
+import { redactCause, redactUrl } from '../redact.js';
+import type { PaymentLoop } from '../tokens/payment-loops.js';
+import {
+  MemoryTokenStore,
+  type StoredToken,
+  type TokenScope,
+  type TokenStore,
+} from '../tokens/token-store.js';
+import type { Wallet } from '../wallet.js';
 import type { Approval } from './approval.js';
 import { deliveryError, formatDuration, type PaymentReceipt } from './delivery-error.js';
-import { guardBody, MAX_TIMER_MS } from './guarded-body.js';
+import { guardBody } from './guarded-body.js';
 import { createGuardedFetch } from './guarded-fetch.js';
+import type { PaidFetchEvent, PaidFetchState } from './paid-fetch-state.js';
+import { fetchHop, isRefusal } from './paid-hop.js';
 import { createPaymentLoopGuard, type PaymentLoopOptions } from './payment-loop-guard.js';
-import { CONNECT_DENIAL, createPolicy, type Policy, type PolicyOptions } from './policy.js';
+import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
-  buyToken,
-  credentialOf,
-  dropToken,
   type PendingResolution,
   type PriceQuote,
-  type PurchaseContext,
-  type PurchaseEvent,
   quoteChallenge,
   resolvePending,
 } from './purchase.js';
@@ -35,19 +33,9 @@ import {
   snapshotRequest,
   withoutBody,
 } from './request-snapshot.js';
-import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
-import { redactCause, redactInputIn, redactUrl } from '../redact.js';
+import { describe, sendRequest } from './send-request.js';
 import { createSingleFlight } from './single-flight.js';
 import type { SpendLog } from './spend-log.js';
-import type { PaymentLoop } from '../tokens/payment-loops.js';
-import {
-  MemoryTokenStore,
-  type StoredToken,
-  type TokenScope,
-  type TokenStore,
-  tokenKey,
-} from '../tokens/token-store.js';
-import type { Wallet } from '../wallet.js';
 
 export interface PaidFetchOptions {
   wallet: Wallet;
@@ -118,12 +106,7 @@ export type { PaymentReceipt };
 
 export type PaidResponse = Response & { readonly l402: PaymentReceipt };
 
-export type PaidFetchEvent =
-  | { type: 'quote'; url: string; quote: PriceQuote }
-  | PurchaseEvent
-  | { type: 'token-reused'; url: string; paymentHash: string }
-  | { type: 'denied'; url: string; error: L402Error }
-  | { type: 'error'; url: string; error: L402Error };
+export type { PaidFetchEvent };
 
 // Inputs are `string | URL | Request`, not the DOM lib's `RequestInfo`: the published .d.ts must
 // compile in a Node project without the DOM lib.
@@ -161,6 +144,31 @@ export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
  * to the origin and scope it was bought for.
  */
 export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
+  const state = resolveState(options);
+  const paidFetch = ((input: string | URL | Request, init?: PaidRequestInit) =>
+    fetchFollowingRedirects(state, input, init)) as PaidFetch;
+  paidFetch.quote = (input, init) => quote(state, input, init);
+  paidFetch.resolvePending = async () => {
+    const results: PendingResolution[] = [];
+    for (const token of await state.tokenStore.list()) {
+      if (token.state !== 'pending') continue;
+      results.push(await resolvePending(state.purchase, token));
+    }
+    return results;
+  };
+  paidFetch.paymentLoops = () => state.loopGuard.list();
+  paidFetch.clearPaymentLoops = (target) => state.loopGuard.clear(target);
+  Object.defineProperties(paidFetch, {
+    wallet: { value: options.wallet },
+    budget: { value: state.budget },
+    policy: { value: state.policy },
+    tokenStore: { value: state.tokenStore },
+  });
+  return paidFetch;
+}
+
+/** The options with their defaults, checked, and the state every call of this fetch shares. */
+function resolveState(options: PaidFetchOptions): PaidFetchState {
   const budget = options.budget ?? createBudget({ name: 'default', maxSatsPerRequest: 1_000 });
   const policy =
     options.policy && 'checkUrl' in options.policy
@@ -169,25 +177,8 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   // With the private-network check on, every connection resolves through the policy, so a
   // name cannot answer a public address to the check and a private one to the connect.
   const resolveForConnect = policy.resolveForConnect?.bind(policy);
-  const baseFetch =
-    options.fetch ?? (resolveForConnect ? createGuardedFetch(resolveForConnect) : globalThis.fetch);
   const tokenStore = options.tokenStore ?? new MemoryTokenStore();
   const scope = options.tokenScope ?? 'path';
-  const maxReplayBodyBytes = options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BODY_BYTES;
-  const maxRedirects = options.maxRedirects ?? 20;
-  const paymentTimeoutMs = positive(
-    'paymentTimeoutMs',
-    options.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS,
-  );
-  const headersTimeoutMs = positive(
-    'headersTimeoutMs',
-    options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
-  );
-  const bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
-  // Each sent request's deadline, so the returned response's body can be aborted on time.
-  const deadlines = new WeakMap<Response, AbortController>();
-  const purchases = createSingleFlight<StoredToken>();
-  const loopGuard = createPaymentLoopGuard(tokenStore, scope, options.paymentLoops);
   const emit = (event: PaidFetchEvent) => {
     try {
       options.onEvent?.(event);
@@ -195,310 +186,163 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
       // An observer must never break a payment.
     }
   };
-
-  const context: Omit<PurchaseContext, 'budgets' | 'maxMsat' | 'approval' | 'signal'> = {
-    wallet: options.wallet,
+  return {
+    budget,
     policy,
+    baseFetch:
+      options.fetch ??
+      (resolveForConnect ? createGuardedFetch(resolveForConnect) : globalThis.fetch),
     tokenStore,
     scope,
-    feeLimit: checkFeeLimit(options.feeLimit ?? DEFAULT_FEE_LIMIT),
-    paymentTimeoutMs,
-    spendLog: options.spendLog,
+    maxReplayBodyBytes: options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BODY_BYTES,
+    maxRedirects: options.maxRedirects ?? 20,
+    headersTimeoutMs: positive(
+      'headersTimeoutMs',
+      options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    ),
+    bodyTimeoutMs: positive('bodyTimeoutMs', options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS),
+    deadlines: new WeakMap(),
+    purchases: createSingleFlight<StoredToken>(),
+    loopGuard: createPaymentLoopGuard(tokenStore, scope, options.paymentLoops),
     emit,
-    unresolved: new Map(),
+    purchase: {
+      wallet: options.wallet,
+      policy,
+      tokenStore,
+      scope,
+      feeLimit: checkFeeLimit(options.feeLimit ?? DEFAULT_FEE_LIMIT),
+      paymentTimeoutMs: positive(
+        'paymentTimeoutMs',
+        options.paymentTimeoutMs ?? DEFAULT_PAYMENT_TIMEOUT_MS,
+      ),
+      spendLog: options.spendLog,
+      emit,
+      unresolved: new Map(),
+    },
   };
+}
 
-  /**
-   * One HTTP request, whose headers must come within the deadline; `spent` says what the call
-   * has paid so far, for its error.
-   */
-  async function send(init: RequestInit, url: URL, spent?: PaymentReceipt): Promise<Response> {
-    const deadline = new AbortController();
-    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
-    const timer = Number.isFinite(headersTimeoutMs)
-      ? setTimeout(
-          () => deadline.abort(new Error('the headers deadline passed')),
-          Math.min(headersTimeoutMs, MAX_TIMER_MS),
-        )
-      : undefined;
-    try {
-      const response = await baseFetch(url.href, { ...init, signal });
-      deadlines.set(response, deadline);
-      return response;
-    } catch (cause) {
-      const timedOut = deadline.signal.aborted;
-      const denial = timedOut ? undefined : policyDenial(cause);
-      const rule = denial?.message.replace(CONNECT_DENIAL, '').replace(/\.$/, '');
-      if (spent) {
-        const problem = timedOut
-          ? `no response came within ${formatDuration(headersTimeoutMs)}`
-          : denial
-            ? `the policy refused the connection (${rule})`
-            : `the request failed (${describe(cause)})`;
-        throw deliveryError(spent, problem, { cause: denial ?? cause, timedOut });
+/**
+ * One call: hop after hop (each may pay, the call at most once) until a response that is not
+ * a redirect to follow, whose body is then guarded by the body deadline.
+ */
+async function fetchFollowingRedirects(
+  state: PaidFetchState,
+  input: string | URL | Request,
+  init: PaidRequestInit | undefined,
+): Promise<PaidResponse> {
+  let snapshot: RequestSnapshot | undefined;
+  let total: PaymentReceipt | undefined;
+  try {
+    const limits = {
+      maxMsat: init?.maxSats === undefined ? undefined : satsToMsat(init.maxSats),
+      budget: init?.budget,
+      approval: init?.approval,
+    };
+    snapshot = await snapshotRequest(input, init, state.maxReplayBodyBytes);
+    let url = snapshot.url;
+    for (let hop = 0; ; hop++) {
+      const { response, receipt } = await fetchHop(state, snapshot, url, limits, total);
+      total = mergeReceipts(total, receipt);
+      const location = response.headers.get('location');
+      if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
+        const guarded = guardBody(response, {
+          onError: bodyError(state, total),
+          abort: state.deadlines.get(response),
+          timeoutMs: state.bodyTimeoutMs,
+        });
+        return withReceipt(guarded, total);
       }
-      if (timedOut) {
-        throw new RequestTimeoutError(
-          `No response from ${redactUrl(url)} within ${formatDuration(headersTimeoutMs)}. Nothing was paid.`,
-          { url: redactUrl(url), cause },
+      await response.body?.cancel();
+      if (snapshot.redirect === 'error' || hop >= state.maxRedirects) {
+        throw new RequestFailedError(
+          `${snapshot.redirect === 'error' ? 'A redirect was not allowed' : 'Too many redirects'} for ${redactUrl(url)}.`,
+          { url: redactUrl(url), paid: total.paid, amountMsat: total.amountMsat + total.feeMsat },
         );
       }
-      if (denial) {
-        throw new PolicyDeniedError(
-          `Policy denied ${redactUrl(url)} when connecting: ${rule}. Nothing was paid.`,
-          { url: redactUrl(url), cause: denial },
+      snapshot = afterRedirect(snapshot, response.status);
+      url = new URL(location, url);
+    }
+  } catch (caught) {
+    const error = callError(caught, input, snapshot, total);
+    const type = error.paid === false && isRefusal(error) ? 'denied' : 'error';
+    state.emit({ type, url: error.url ?? (snapshot ? redactUrl(snapshot.url) : ''), error });
+    throw error;
+  }
+}
+
+/** 303, and 301/302 after POST, turn into a GET without body, as browsers do. */
+function afterRedirect(snapshot: RequestSnapshot, status: number): RequestSnapshot {
+  const toGet =
+    status === 303 || ((status === 301 || status === 302) && snapshot.method === 'POST');
+  return toGet ? withoutBody(snapshot) : snapshot;
+}
+
+/** The typed error a call rejects with; after a payment on an earlier hop it says so. */
+function callError(
+  caught: unknown,
+  input: string | URL | Request,
+  snapshot: RequestSnapshot | undefined,
+  total: PaymentReceipt | undefined,
+): L402Error {
+  const error =
+    caught instanceof L402Error
+      ? caught
+      : new RequestFailedError(
+          `The request could not be made: ${describe(caught, input)}. Nothing was paid.`,
+          {
+            url: snapshot ? redactUrl(snapshot.url) : undefined,
+            cause: redactCause(caught, input),
+          },
         );
-      }
-      throw new RequestFailedError(
-        `The request to ${url.origin} failed: ${describe(cause)}. Nothing was paid.`,
-        { url: redactUrl(url), cause },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+  if (total?.paid && error.paid === false) {
+    // A later hop failed, but this call did pay on an earlier one: say so.
+    return deliveryError(total, `following its redirect failed (${error.code})`, {
+      cause: error,
+    });
   }
+  return error;
+}
 
-  /** Pays for `url` once, shared with concurrent callers that need the same token. */
-  async function purchase(
-    snapshot: RequestSnapshot,
-    url: URL,
-    header: string,
-    rejected: StoredToken | undefined,
-    budgets: Budget[],
-    maxMsat: Msat | undefined,
-    approval: Approval | undefined,
-  ): Promise<{ token: StoredToken; boughtHere: boolean }> {
-    let boughtHere = false;
-    let ranHere = false;
-    const buy = async () => {
-      ranHere = true;
-      // Another call may have bought the token while this one waited for its 402.
-      const fresh = await tokenStore.find(url, snapshot.method);
-      if (fresh && fresh.paymentHash !== rejected?.paymentHash) return fresh;
-      // Dropped here, inside the single flight, so a late 402 cannot drop a newer token.
-      if (rejected) await dropToken(tokenStore, rejected);
-      const bought = await buyToken(
-        { ...context, budgets, maxMsat, approval, signal: snapshot.signal },
-        url,
-        snapshot.method,
-        header,
-      );
-      boughtHere = bought.paid;
-      return bought.token;
-    };
-    const key = tokenKey(url, snapshot.method, scope);
-    const attempt = async () => {
-      const shared = purchases.run(key, buy);
-      // The caller that pays passes its signal to the wallet; the others only stop waiting.
-      return ranHere ? shared : untilAborted(shared, snapshot.signal, url);
-    };
-    try {
-      return { token: await attempt(), boughtHere };
-    } catch (error) {
-      // Refused under another caller's budget or cap: try once under our own.
-      if (ranHere || !(error instanceof L402Error) || error.paid !== false || !isRefusal(error)) {
-        throw error;
-      }
-      return { token: await attempt(), boughtHere };
-    }
-  }
-
-  /** One hop: uses a stored token if any, buys one on a 402 (unless this call paid already), retries once. */
-  async function fetchOnce(
-    snapshot: RequestSnapshot,
-    url: URL,
-    init: PaidRequestInit | undefined,
-    maxMsat: Msat | undefined,
-    paidSoFar: PaymentReceipt | undefined,
-  ): Promise<{ response: Response; receipt: PaymentReceipt }> {
-    await policy.checkUrl(url);
-    const receipt: PaymentReceipt = {
-      url: redactUrl(url),
-      paid: false,
-      usedCachedToken: false,
-      amountMsat: 0n,
-      feeMsat: 0n,
-    };
-    const cached = await tokenStore.find(url, snapshot.method);
-    let response: Response;
-    if (cached) {
-      const reused = { ...receipt, usedCachedToken: true, paymentHash: cached.paymentHash };
-      response = await send(requestInit(snapshot, url, credentialOf(cached)), url, reused);
-      if (response.status !== 402) {
-        emit({ type: 'token-reused', url: receipt.url, paymentHash: cached.paymentHash });
-        return { response, receipt: reused };
-      }
-      // The server no longer accepts it (expired, revoked): it is dropped and bought once more.
-    } else {
-      response = await send(requestInit(snapshot, url), url);
-    }
-    if (response.status !== 402) return { response, receipt };
-    const header = response.headers.get('www-authenticate');
-    // A 402 without an L402 challenge (x402, another scheme) is handed back untouched.
-    if (!header || !selectChallenge(parseChallenges(header))) return { response, receipt };
-    await response.body?.cancel();
-    if (paidSoFar?.paid) {
-      // Paid on an earlier hop of this call, and asked again after a redirect.
-      throw loopError(url, paidSoFar, paidSoFar.paymentHash);
-    }
-    await loopGuard.refuseIfLooped(url, snapshot.method, receipt.url);
-
-    const budgets = budgetsToCharge(budget, currentRunBudget(), init?.budget);
-    const { token, boughtHere } = await purchase(
-      snapshot,
-      url,
-      header,
-      cached,
-      budgets,
-      maxMsat,
-      init?.approval,
-    );
-    const spent: PaymentReceipt = {
-      ...receipt,
-      paid: boughtHere,
-      usedCachedToken: !boughtHere,
-      amountMsat: boughtHere ? token.amountMsat : 0n,
-      feeMsat: boughtHere ? token.feeMsat : 0n,
-      paymentHash: token.paymentHash,
-    };
-    try {
-      const paidResponse = await send(requestInit(snapshot, url, credentialOf(token)), url, spent);
-      if (paidResponse.status === 402) {
-        await paidResponse.body?.cancel();
-        await dropToken(tokenStore, token);
-        const recorded = await loopGuard.record(token);
-        throw loopError(url, spent, token.paymentHash, recorded);
-      }
-      if (paidResponse.status >= 500) {
-        await paidResponse.body?.cancel();
-        throw deliveryError(spent, `the server answered ${paidResponse.status}`, {
-          status: paidResponse.status,
-        });
-      }
-      return { response: paidResponse, receipt: spent };
-    } catch (error) {
-      // Whatever fails once this call has paid (the token store, a cancelled body) says so.
-      if (spent.paid && !(error instanceof L402Error && error.paid !== false)) {
-        throw deliveryError(spent, `the request with the token failed (${describe(error)})`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
-  }
-
-  /** Turns a failure while reading the returned body into an error that says what was paid. */
-  const bodyError = (receipt: PaymentReceipt) => (cause: unknown, timedOut: boolean) => {
+/** Turns a failure while reading the returned body into an error that says what was paid. */
+function bodyError(state: PaidFetchState, receipt: PaymentReceipt) {
+  return (cause: unknown, timedOut: boolean) => {
     const problem = timedOut
-      ? `its response body did not arrive in full within ${formatDuration(bodyTimeoutMs)}`
+      ? `its response body did not arrive in full within ${formatDuration(state.bodyTimeoutMs)}`
       : `the response body was cut off (${describe(cause)})`;
     const error = deliveryError(receipt, problem, { cause, timedOut });
-    emit({ type: 'error', url: receipt.url, error });
+    state.emit({ type: 'error', url: receipt.url, error });
     return error;
   };
+}
 
-  const paidFetch = (async (input: string | URL | Request, init?: PaidRequestInit) => {
-    let snapshot: RequestSnapshot | undefined;
-    let total: PaymentReceipt | undefined;
-    try {
-      const maxMsat = init?.maxSats === undefined ? undefined : satsToMsat(init.maxSats);
-      snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
-      let url = snapshot.url;
-      for (let hop = 0; ; hop++) {
-        const { response, receipt } = await fetchOnce(snapshot, url, init, maxMsat, total);
-        total = mergeReceipts(total, receipt);
-        const location = response.headers.get('location');
-        if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
-          const guarded = guardBody(response, {
-            onError: bodyError(total),
-            abort: deadlines.get(response),
-            timeoutMs: bodyTimeoutMs,
-          });
-          return withReceipt(guarded, total);
-        }
-        await response.body?.cancel();
-        if (snapshot.redirect === 'error' || hop >= maxRedirects) {
-          throw new RequestFailedError(
-            `${snapshot.redirect === 'error' ? 'A redirect was not allowed' : 'Too many redirects'} for ${redactUrl(url)}.`,
-            { url: redactUrl(url), paid: total.paid, amountMsat: total.amountMsat + total.feeMsat },
-          );
-        }
-        const next = new URL(location, url);
-        // 303, and 301/302 after POST, turn into a GET without body, as browsers do.
-        if (
-          response.status === 303 ||
-          ((response.status === 301 || response.status === 302) && snapshot.method === 'POST')
-        ) {
-          snapshot = withoutBody(snapshot);
-        }
-        url = next;
-      }
-    } catch (caught) {
-      let error =
-        caught instanceof L402Error
-          ? caught
-          : // After a payment on an earlier hop it becomes a PAID_NOT_DELIVERED just below.
-            new RequestFailedError(
-              `The request could not be made: ${describe(caught, input)}. Nothing was paid.`,
-              {
-                url: snapshot ? redactUrl(snapshot.url) : undefined,
-                cause: redactCause(caught, input),
-              },
-            );
-      if (total?.paid && error.paid === false) {
-        // A later hop failed, but this call did pay on an earlier one: say so.
-        error = deliveryError(total, `following its redirect failed (${error.code})`, {
-          cause: error,
-        });
-      }
-      const type = error.paid === false && isRefusal(error) ? 'denied' : 'error';
-      emit({ type, url: error.url ?? (snapshot ? redactUrl(snapshot.url) : ''), error });
-      throw error;
-    }
-  }) as PaidFetch;
-
-  paidFetch.quote = async (input, init) => {
-    try {
-      const snapshot = await snapshotRequest(input, init, maxReplayBodyBytes);
-      await policy.checkUrl(snapshot.url);
-      const response = await send(requestInit(snapshot, snapshot.url), snapshot.url);
-      await response.body?.cancel();
-      const quote = quoteChallenge(
-        snapshot.url,
-        response,
-        context.feeLimit,
-        context.wallet,
-        policy.allowsOpaqueToken?.(snapshot.url.hostname) ?? false,
-      );
-      emit({ type: 'quote', url: quote.url, quote });
-      return quote;
-    } catch (error) {
-      if (error instanceof L402Error) throw error;
-      throw new RequestFailedError(
-        `The quote could not be made: ${describe(error, input)}. Nothing was paid.`,
-        {
-          cause: redactCause(error, input),
-        },
-      );
-    }
-  };
-  paidFetch.resolvePending = async () => {
-    const results: PendingResolution[] = [];
-    for (const token of await tokenStore.list()) {
-      if (token.state !== 'pending') continue;
-      results.push(await resolvePending(context, token));
-    }
-    return results;
-  };
-  paidFetch.paymentLoops = () => loopGuard.list();
-  paidFetch.clearPaymentLoops = (target) => loopGuard.clear(target);
-  Object.defineProperties(paidFetch, {
-    wallet: { value: options.wallet },
-    budget: { value: budget },
-    policy: { value: policy },
-    tokenStore: { value: tokenStore },
-  });
-  return paidFetch;
+/** The price the resource asks, from one unpaid request; never pays. */
+async function quote(
+  state: PaidFetchState,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): Promise<PriceQuote> {
+  try {
+    const snapshot = await snapshotRequest(input, init, state.maxReplayBodyBytes);
+    await state.policy.checkUrl(snapshot.url);
+    const response = await sendRequest(state, requestInit(snapshot, snapshot.url), snapshot.url);
+    await response.body?.cancel();
+    const priceQuote = quoteChallenge(
+      snapshot.url,
+      response,
+      state.purchase.feeLimit,
+      state.purchase.wallet,
+      state.policy.allowsOpaqueToken?.(snapshot.url.hostname) ?? false,
+    );
+    state.emit({ type: 'quote', url: priceQuote.url, quote: priceQuote });
+    return priceQuote;
+  } catch (error) {
+    if (error instanceof L402Error) throw error;
+    throw new RequestFailedError(
+      `The quote could not be made: ${describe(error, input)}. Nothing was paid.`,
+      { cause: redactCause(error, input) },
+    );
+  }
 }
 
 /** `value`, if it is a positive number (Infinity included). */
@@ -507,44 +351,6 @@ function positive(name: string, value: number): number {
     throw new InvalidOptionError(`${name} must be a positive number of milliseconds.`);
   }
   return value;
-}
-
-function loopError(
-  url: URL,
-  paid: PaymentReceipt,
-  paymentHash: string | undefined,
-  recorded = false,
-) {
-  const remembered = recorded
-    ? ' It will not be paid again until the record is cleared (paidFetch.clearPaymentLoops(), `l402kit tokens loops clear`) or its cool-down passes.'
-    : '';
-  return new PaymentLoopError(
-    `The server asked for payment again for ${redactUrl(url)} after this request was paid; l402kit pays at most once per request.${remembered}`,
-    {
-      url: redactUrl(url),
-      paid: paid.paid,
-      amountMsat: paid.amountMsat + paid.feeMsat,
-      feeMsat: paid.feeMsat,
-      paymentHash,
-    },
-  );
-}
-
-/** Waits for `promise` unless `signal` aborts first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, url: URL) {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () =>
-      reject(
-        new RequestFailedError(`The request to ${redactUrl(url)} was aborted. Nothing was paid.`, {
-          url: redactUrl(url),
-          cause: signal.reason,
-        }),
-      );
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function withReceipt(response: Response, receipt: PaymentReceipt): PaidResponse {
@@ -566,46 +372,4 @@ function mergeReceipts(previous: PaymentReceipt | undefined, next: PaymentReceip
 
 function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
-}
-
-const refusalCodes = new Set([
-  'BUDGET_EXCEEDED',
-  'PRICE_ABOVE_CAP',
-  'POLICY_DENIED',
-  'APPROVAL_DENIED',
-  'APPROVAL_REQUIRED',
-  'AMOUNTLESS_INVOICE',
-  'INVOICE_EXPIRED',
-  'INVOICE_MISMATCH',
-  'OPAQUE_TOKEN',
-  'NETWORK_MISMATCH',
-  'BODY_NOT_REPLAYABLE',
-  'PAYMENT_LOOP_REFUSED',
-]);
-
-function isRefusal(error: L402Error): boolean {
-  return refusalCodes.has(error.code);
-}
-
-/** The policy's refusal of a connection, somewhere in the chain of causes of a failed fetch. */
-function policyDenial(error: unknown): PolicyDeniedError | undefined {
-  for (let cause = error, depth = 0; cause !== undefined && depth < 5; depth++) {
-    if (cause instanceof PolicyDeniedError) return cause;
-    cause = cause instanceof Error ? (cause as { cause?: unknown }).cause : undefined;
-  }
-  return undefined;
-}
-
-/** `error` in a few words; `input` (the URL as given, maybe unparsable) is echoed without its secrets. */
-function describe(error: unknown, input?: RequestInfo | URL): string {
-  return redactInputIn(describeRaw(error), input);
-}
-
-function describeRaw(error: unknown): string {
-  if (error instanceof L402Error) return error.code;
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
-  }
-  return String(error);
 }
