@@ -1,5 +1,14 @@
+import { caveatValues, macaroonExpiry } from '@l402kit/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkCaveats, mintCaveats, type RequestScope } from './caveats.js';
+import {
+  caveatKeys,
+  checkCaveats,
+  mintCaveats,
+  paidMsatOf,
+  type RequestScope,
+  readCaveats,
+} from './caveats.js';
 import { resolveOptions } from './options.js';
 
 const wallet = {
@@ -144,5 +153,62 @@ describe('checkCaveats', () => {
     expect(
       check(['services=research:0', 'color=blue', 'other_path=/x', 'no equals sign']),
     ).toBeUndefined();
+  });
+});
+
+describe('readCaveats', () => {
+  // Keys of this service and another, spelled with stray spaces, and caveats of no form.
+  const caveat = fc.oneof(
+    fc
+      .tuple(
+        fc.constantFrom(
+          'services',
+          'research_capabilities',
+          'research_path',
+          'research_method',
+          'research_paid_msat',
+          'research_request',
+          'research_valid_until',
+          'other_valid_until',
+          'other_path',
+          'research',
+          '',
+        ),
+        fc.constantFrom('', ' ', '\t'),
+        fc.constantFrom('', ' '),
+        fc.oneof(fc.string({ maxLength: 12 }), fc.nat().map(String), fc.constant('=')),
+      )
+      .map(([key, before, after, value]) => `${before}${key}${after}=${value}`),
+    fc.string({ maxLength: 20 }),
+  );
+
+  it('files every value under its key exactly as caveatValues and macaroonExpiry read them', () => {
+    fc.assert(
+      fc.property(fc.array(caveat, { maxLength: 12 }), (caveats) => {
+        const keys = caveatKeys('research');
+        const reading = readCaveats(caveats, 'research');
+        expect(reading.services).toEqual(caveatValues(caveats, keys.services));
+        expect(reading.capabilities).toEqual(caveatValues(caveats, keys.capabilities));
+        expect(reading.paths).toEqual(caveatValues(caveats, keys.path));
+        expect(reading.methods).toEqual(caveatValues(caveats, keys.method));
+        expect(reading.requests).toEqual(caveatValues(caveats, keys.request));
+        expect(reading.paid).toEqual(caveatValues(caveats, keys.paid));
+        expect(reading.expiresAt).toEqual(macaroonExpiry(caveats));
+        // The checks give the same answer from the reading as from the list.
+        const requirements = { ...scope, tier: 0, priceMsat: 5n };
+        expect(checkCaveats(reading, 'research', requirements, now)).toBe(
+          checkCaveats(caveats, 'research', requirements, now),
+        );
+        expect(paidMsatOf(reading, 'research')).toBe(paidMsatOf(caveats, 'research'));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('reads the keys of the service it is asked about, one service after another', () => {
+    const caveats = ['services=a:0,b:0', 'a_path=/a', 'b_path=/b'];
+    expect(readCaveats(caveats, 'a').paths).toEqual(['/a']);
+    expect(readCaveats(caveats, 'b').paths).toEqual(['/b']);
+    expect(readCaveats(caveats, 'a').paths).toEqual(['/a']);
   });
 });

@@ -1,4 +1,4 @@
-import { caveatValues, type Msat, macaroonExpiry } from '@l402kit/core';
+import { type Msat, macaroonExpiry, parseCaveat } from '@l402kit/core';
 import type { ResolvedOptions } from './options.js';
 
 /** Why a credential was refused; every refusal is answered with a fresh 402. */
@@ -79,20 +79,78 @@ export function mintCaveats(
   return caveats;
 }
 
+/** The values of the caveats this service reads, by key, in macaroon order; read in one pass. */
+export interface CaveatReading {
+  services: string[];
+  capabilities: string[];
+  paths: string[];
+  methods: string[];
+  requests: string[];
+  paid: string[];
+  /** The earliest `*_valid_until` of any service (see `macaroonExpiry`). */
+  expiresAt: Date | undefined;
+}
+
+/**
+ * Reads the caveats once: each is split at its first `=` and trimmed as `caveatValues` does,
+ * and filed under the key of this service it names. The checks then look values up instead of
+ * scanning the list once per key (about a tenth of a credential check).
+ */
+export function readCaveats(caveats: string[], serviceName: string): CaveatReading {
+  const keys = keysOf(serviceName);
+  const reading: CaveatReading = {
+    services: [],
+    capabilities: [],
+    paths: [],
+    methods: [],
+    requests: [],
+    paid: [],
+    expiresAt: undefined,
+  };
+  const expiring: string[] = [];
+  for (const text of caveats) {
+    const caveat = parseCaveat(text);
+    if (caveat === undefined) continue;
+    const { key, value } = caveat;
+    if (key === keys.services) reading.services.push(value);
+    else if (key === keys.path) reading.paths.push(value);
+    else if (key === keys.method) reading.methods.push(value);
+    else if (key === keys.paid) reading.paid.push(value);
+    else if (key === keys.request) reading.requests.push(value);
+    else if (key === keys.capabilities) reading.capabilities.push(value);
+    // Any service's expiry counts; macaroonExpiry says how each one reads.
+    if (key.endsWith(VALID_UNTIL_SUFFIX)) expiring.push(text);
+  }
+  if (expiring.length > 0) reading.expiresAt = macaroonExpiry(expiring);
+  return reading;
+}
+
+const VALID_UNTIL_SUFFIX = '_valid_until';
+
+// The keys of the last service asked about: a paywall asks about its own every time.
+let lastKeys: ReturnType<typeof caveatKeys> | undefined;
+let lastServiceName: string | undefined;
+function keysOf(serviceName: string): ReturnType<typeof caveatKeys> {
+  if (lastKeys === undefined || lastServiceName !== serviceName) {
+    lastKeys = caveatKeys(serviceName);
+    lastServiceName = serviceName;
+  }
+  return lastKeys;
+}
+
 /**
  * Checks every caveat this service understands; unknown caveats are ignored, as the macaroon
  * model requires. A repeated key may only narrow, so every occurrence must allow the request.
  */
 export function checkCaveats(
-  caveats: string[],
+  caveats: string[] | CaveatReading,
   serviceName: string,
   scope: CaveatRequirements,
   now: Date,
 ): RejectionReason | undefined {
-  const keys = caveatKeys(serviceName);
-  const services = caveatValues(caveats, keys.services);
-  if (services.length === 0) return 'wrong_service';
-  for (const value of services) {
+  const reading = Array.isArray(caveats) ? readCaveats(caveats, serviceName) : caveats;
+  if (reading.services.length === 0) return 'wrong_service';
+  for (const value of reading.services) {
     const entries = parseServices(value);
     if (entries === undefined) return 'invalid_caveat';
     const ours = entries.filter((entry) => entry.name === serviceName);
@@ -103,28 +161,27 @@ export function checkCaveats(
   }
   // Every `*_valid_until`, ours or not, and unreadable ones count as expired: fail closed.
   // Valid strictly before the instant, as in aperture's timeout satisfier.
-  const expiry = macaroonExpiry(caveats);
+  const expiry = reading.expiresAt;
   if (expiry !== undefined && now.getTime() >= expiry.getTime()) return 'expired';
-  for (const path of caveatValues(caveats, keys.path)) {
+  for (const path of reading.paths) {
     if (path !== scope.path) return 'wrong_path';
   }
-  for (const method of caveatValues(caveats, keys.method)) {
+  for (const method of reading.methods) {
     if (method.toUpperCase() !== scope.method.toUpperCase()) return 'wrong_method';
   }
   if (scope.requestDigest !== undefined) {
     // Bound to one request: a token without the caveat was not bought for it.
-    const requests = caveatValues(caveats, keys.request);
-    if (requests.length === 0) return 'wrong_request';
-    for (const digest of requests) {
+    if (reading.requests.length === 0) return 'wrong_request';
+    for (const digest of reading.requests) {
       if (digest !== scope.requestDigest) return 'wrong_request';
     }
   }
   if (scope.priceMsat !== undefined && scope.priceMsat > 0n) {
-    const reason = checkPaid(caveatValues(caveats, keys.paid), scope.priceMsat);
+    const reason = checkPaid(reading.paid, scope.priceMsat);
     if (reason !== undefined) return reason;
   }
   if (scope.capability !== undefined) {
-    for (const value of caveatValues(caveats, keys.capabilities)) {
+    for (const value of reading.capabilities) {
       if (!splitList(value).includes(scope.capability)) return 'missing_capability';
     }
   }
@@ -145,9 +202,13 @@ function checkPaid(values: string[], priceMsat: Msat): RejectionReason | undefin
 }
 
 /** The least readable `<service>_paid_msat`: what the token paid, as far as it can show. */
-export function paidMsatOf(caveats: string[], serviceName: string): Msat | undefined {
+export function paidMsatOf(
+  caveats: string[] | CaveatReading,
+  serviceName: string,
+): Msat | undefined {
+  const reading = Array.isArray(caveats) ? readCaveats(caveats, serviceName) : caveats;
   let least: Msat | undefined;
-  for (const value of caveatValues(caveats, caveatKeys(serviceName).paid)) {
+  for (const value of reading.paid) {
     if (!/^\d{1,30}$/.test(value)) continue;
     const paid = BigInt(value);
     if (least === undefined || paid < least) least = paid;

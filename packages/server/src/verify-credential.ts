@@ -2,7 +2,6 @@ import {
   type DecodedMacaroon,
   type Msat,
   isPreimageFor,
-  macaroonExpiry,
   parseCredential,
   verifyMacaroon,
 } from '@l402kit/core';
@@ -11,6 +10,7 @@ import {
   checkCaveats,
   paidMsatOf,
   type RejectionReason,
+  readCaveats,
 } from './caveats.js';
 
 /** What a valid credential proves: who paid for what, and until when. */
@@ -69,7 +69,9 @@ export function verifyAuthorization(
     if (!isPreimageFor(credential.preimage, macaroon.identifier.paymentHash)) {
       return { ok: false, reason: 'preimage_mismatch' };
     }
-    const reason = checkCaveats(macaroon.caveats, context.serviceName, context.scope, context.now);
+    // Read once for the checks, the amount paid and the expiry.
+    const caveats = readCaveats(macaroon.caveats, context.serviceName);
+    const reason = checkCaveats(caveats, context.serviceName, context.scope, context.now);
     if (reason !== undefined) return { ok: false, reason };
     return {
       ok: true,
@@ -79,8 +81,8 @@ export function verifyAuthorization(
         tokenId: macaroon.identifier.tokenId,
         serviceName: context.serviceName,
         caveats: macaroon.caveats,
-        paidMsat: paidMsatOf(macaroon.caveats, context.serviceName),
-        expiresAt: macaroonExpiry(macaroon.caveats),
+        paidMsat: paidMsatOf(caveats, context.serviceName),
+        expiresAt: caveats.expiresAt,
       },
     };
   } catch {
