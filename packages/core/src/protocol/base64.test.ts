@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { checkBase64, decodeBase64, decodeCheckedBase64, encodeBase64 } from './base64.js';
 import { L402Error } from '../errors.js';
 
 const bytes = new Uint8Array([0xfb, 0xff, 0xbf, 0x00, 0x01]);
@@ -31,5 +32,37 @@ describe('base64', () => {
     ['non-zero trailing bits', 'QR=='],
   ])('refuses %s', (_name, text) => {
     expect(() => decodeBase64(text)).toThrow(L402Error);
+  });
+
+  it('decodes and judges any text exactly as the strict checks followed by a decode do', () => {
+    const checkedThenDecoded = (text: string) => {
+      try {
+        const { canonical } = checkBase64(text);
+        return { bytes: new Uint8Array(Buffer.from(text, 'base64')), canonical };
+      } catch (error) {
+        return { error: (error as Error).message };
+      }
+    };
+    const decoded = (text: string) => {
+      try {
+        const { bytes, canonical } = decodeCheckedBase64(text);
+        return { bytes: new Uint8Array(bytes), canonical };
+      } catch (error) {
+        return { error: (error as Error).message };
+      }
+    };
+    const base64ish = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+      fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString('base64url')),
+      fc.string({ unit: fc.constantFrom(...'AQgw+/-_=Zz09 \n.'), maxLength: 24 }),
+    );
+    fc.assert(
+      fc.property(base64ish, fc.nat(), fc.string({ maxLength: 2 }), (text, at, insert) => {
+        for (const candidate of [text, text.slice(0, at % (text.length + 1)) + insert]) {
+          expect(decoded(candidate)).toEqual(checkedThenDecoded(candidate));
+        }
+      }),
+      { numRuns: 3_000 },
+    );
   });
 });

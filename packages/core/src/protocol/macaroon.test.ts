@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { createHmac, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64 } from './base64.js';
 import { MalformedMacaroonError } from '../errors.js';
@@ -258,6 +260,38 @@ describe('macaroon', () => {
       field(6, Buffer.alloc(32)),
     ]).toString('base64');
     expect(() => decodeMacaroon(text)).toThrow(MalformedMacaroonError);
+  });
+
+  it('reads a caveat exactly when its bytes are UTF-8, as signed (U+FFFD and a BOM kept)', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const caveatBytes = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      // Valid text that holds U+FFFD or starts with a BOM, then a stray byte or not.
+      fc
+        .tuple(
+          fc.constantFrom('', '\uFEFF', '\uFFFD', 'a=\uFFFD'),
+          fc.string({ maxLength: 10 }),
+          fc.constantFrom([], [0xff], [0xc3], [0xed, 0xa0, 0x80]),
+        )
+        .map(([start, rest, tail]) =>
+          Uint8Array.from([...Buffer.from(start + rest, 'utf8'), ...tail]),
+        ),
+    );
+    fc.assert(
+      fc.property(caveatBytes, (bytes) => {
+        const text = Buffer.concat([
+          Buffer.from([2]),
+          field(2, encodeIdentifier(identifier)),
+          Buffer.from([0]),
+          field(2, bytes),
+          Buffer.from([0, 0]),
+          field(6, Buffer.alloc(32)),
+        ]).toString('base64');
+        if (isUtf8(bytes)) expect(decodeMacaroon(text).caveats).toEqual([strict.decode(bytes)]);
+        else expect(() => decodeMacaroon(text)).toThrow(MalformedMacaroonError);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('refuses a truncated macaroon', () => {

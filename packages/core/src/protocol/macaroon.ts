@@ -139,8 +139,12 @@ class FieldReader {
 
 function utf8Text(data: Uint8Array, what: string): string {
   // Exactly the bytes that were signed: no replacement characters, no byte-order mark dropped.
-  if (!isUtf8(data)) throw new MalformedMacaroonError(`macaroon ${what} is not UTF-8`);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  // Bytes that are not UTF-8 always decode with a U+FFFD in them, so only such text is checked.
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  if (text.includes('\uFFFD') && !isUtf8(data)) {
+    throw new MalformedMacaroonError(`macaroon ${what} is not UTF-8`);
+  }
+  return text;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { L402Error } from '../errors.js';
 import { bytesToHex, hexToBytes, isPreimageFor, sha256Hex } from './preimage.js';
@@ -37,5 +38,40 @@ describe('preimage', () => {
     ['an empty input', '', ''],
   ])('is false for %s', (_name, preimage, hash) => {
     expect(isPreimageFor(preimage, hash)).toBe(false);
+  });
+
+  it('refuses a preimage or a hash with any character that is not hex, wherever it is', () => {
+    const notHex = fc.constantFrom(
+      'g',
+      'G',
+      'z',
+      ' ',
+      '+',
+      '-',
+      'x',
+      '\u0000',
+      'é',
+      '\uFFFD',
+      '０',
+    );
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.nat(63),
+        notHex,
+        (bytes, at, bad) => {
+          const preimage = Buffer.from(bytes).toString('hex');
+          const paymentHash = createHash('sha256').update(bytes).digest('hex');
+          const spoil = (hex: string) => hex.slice(0, at) + bad + hex.slice(at + 1);
+          expect(isPreimageFor(preimage, paymentHash)).toBe(true);
+          expect(isPreimageFor(spoil(preimage), paymentHash)).toBe(false);
+          expect(isPreimageFor(preimage, spoil(paymentHash))).toBe(false);
+          // 64 characters of which some are not hex, or more than 64 characters.
+          expect(isPreimageFor(`${preimage.slice(0, 62)}${bad}0`, paymentHash)).toBe(false);
+          expect(isPreimageFor(`${preimage}00`, paymentHash)).toBe(false);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 });

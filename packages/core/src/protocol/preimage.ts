@@ -2,7 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { L402Error } from '../errors.js';
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
-const HASH_HEX = /^[0-9a-fA-F]{64}$/;
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -25,7 +24,17 @@ export function hexToBytes(hex: string): Uint8Array {
  */
 export function isPreimageFor(preimageHex: string, paymentHashHex: string): boolean {
   if (typeof preimageHex !== 'string' || typeof paymentHashHex !== 'string') return false;
-  if (!HASH_HEX.test(preimageHex) || !HASH_HEX.test(paymentHashHex)) return false;
-  const digest = createHash('sha256').update(Buffer.from(preimageHex, 'hex')).digest();
-  return timingSafeEqual(digest, Buffer.from(paymentHashHex, 'hex'));
+  const preimage = hash32(preimageHex);
+  const paymentHash = hash32(paymentHashHex);
+  if (preimage === undefined || paymentHash === undefined) return false;
+  const digest = createHash('sha256').update(preimage).digest();
+  return timingSafeEqual(digest, paymentHash);
+}
+
+/** 64 hex digits in either case as 32 bytes, else undefined. */
+function hash32(hex: string): Buffer | undefined {
+  if (hex.length !== 64) return undefined;
+  // Node's decoder stops at the first pair that is not hex, so 32 bytes means all 64 were.
+  const bytes = Buffer.from(hex, 'hex');
+  return bytes.length === 32 ? bytes : undefined;
 }
