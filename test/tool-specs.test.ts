@@ -33,7 +33,10 @@ describe('framework-neutral tool specs', () => {
     api = await startPaidApi();
     const { tools, budget } = toolsFor(api);
     const quote = await tools.l402_quote!.execute({ url: `${api.url}/doc` });
-    expect(quote).toContain('costs 10 sats');
+    // The fee limit (1 sat + 1 %) is known, so the tool says it rather than "a small fee".
+    expect(quote).toContain(
+      'costs 10 sats, plus a routing fee of at most 1.1 sats: paying reserves 11.1 sats of the budget.',
+    );
     expect(api.merchant.balanceMsat).toBe(0n);
 
     const fetched = await tools.l402_fetch!.execute({ url: `${api.url}/doc` });

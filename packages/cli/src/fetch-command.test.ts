@@ -31,7 +31,8 @@ describe('l402kit fetch', () => {
       env,
     );
     expect(result.code).toBe(EXIT_CODES.ok);
-    expect(result.stdout).toContain('500 sats (plus routing fee)');
+    // The fee limit, 1 sat + 1 %, is the most the routing fee may add.
+    expect(result.stdout).toContain('500 sats (plus at most 6 sats routing fee)');
     expect(result.stdout).toContain('description: Dataset "L402 endpoint census');
     expect(result.stdout).toContain('above --max-sats 100');
     expect(sandbox.buyer.balanceMsat).toBe(1_000_000n);

@@ -145,7 +145,7 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
       } else {
         io.stdout.write(
           [
-            `${quote.url}: ${formatMsat(quote.priceMsat)} (plus routing fee)`,
+            `${quote.url}: ${formatMsat(quote.priceMsat)} (plus at most ${formatMsat(quote.maxFeeMsat ?? 0n)} routing fee)`,
             quote.description ? `description: ${quote.description}` : undefined,
             quote.invoiceExpiresAt
               ? `invoice expires: ${quote.invoiceExpiresAt.toISOString()}`

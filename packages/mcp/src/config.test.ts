@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BUDGET_PER_SESSION_SATS, McpConfigError, parseMcpConfig } from './config.js';
+import {
+  DEFAULT_BUDGET_PER_SESSION_SATS,
+  MCP_SERVER_USAGE,
+  McpConfigError,
+  parseMcpConfig,
+} from './config.js';
 
 const wallet = { L402KIT_WALLET: 'sandbox:' };
 
@@ -71,6 +76,21 @@ describe('parseMcpConfig', () => {
     expect(() => parseMcpConfig([], { L402KIT_WALLET: '  ' })).toThrow(/L402KIT_WALLET/);
     expect(parseMcpConfig(['--help'], {}).help).toBe(true);
     expect(parseMcpConfig(['-h'], {}).help).toBe(true);
+  });
+
+  it('--help lines up every option: variables in one column, meanings in the next', () => {
+    const options = MCP_SERVER_USAGE.split('\n').filter((line) => line.startsWith('  -'));
+    const withVariable = options.filter((line) => line.includes(' L402KIT_'));
+    expect(withVariable.length).toBeGreaterThan(20);
+    const first = withVariable[0]!;
+    const meaningColumn = (line: string) => /^ {2}.*? {2,}L402KIT_\S+ {2,}/.exec(line)?.[0].length;
+    for (const line of withVariable) {
+      expect([line, line.indexOf(' L402KIT_')]).toEqual([line, first.indexOf(' L402KIT_')]);
+      expect([line, meaningColumn(line)]).toEqual([line, meaningColumn(first)]);
+    }
+    // -h has no variable: its meaning starts in the same column as every other.
+    const help = options.find((line) => line.startsWith('  -h'))!;
+    expect(help.indexOf('show this help')).toBe(meaningColumn(first));
   });
 
   it.each([

@@ -100,39 +100,135 @@ const settings = {
   help: { type: 'boolean', env: undefined, short: 'h' },
 } as const;
 
+/** Each option of --help: flag, environment variable, what it does. */
+const usageRows: [flag: string, variable: string, meaning: string][] = [
+  [
+    '--wallet <url>',
+    'L402KIT_WALLET',
+    'wallet URL (required), e.g. nostr+walletconnect://..., lnbits://..., sandbox:',
+  ],
+  [
+    '--budget-sats <n>',
+    'L402KIT_BUDGET_SATS',
+    `budget of each session (default ${DEFAULT_BUDGET_PER_SESSION_SATS})`,
+  ],
+  [
+    '--total-budget-sats <n>',
+    'L402KIT_TOTAL_BUDGET_SATS',
+    "budget shared by all sessions, kept in the database so it survives restarts (default: one session's budget, in memory)",
+  ],
+  [
+    '--total-budget-window <w>',
+    'L402KIT_TOTAL_BUDGET_WINDOW',
+    'make that total rolling: 1h, 24h, 7d, ... (default: a total for ever)',
+  ],
+  [
+    '--total-budget-name <name>',
+    'L402KIT_TOTAL_BUDGET_NAME',
+    "the total's level in the database (default mcp)",
+  ],
+  [
+    '--db <path>',
+    'L402KIT_DB',
+    'the l402kit database: budgets, tokens, spend log (default ~/.l402kit/l402kit.db)',
+  ],
+  [
+    '--no-db',
+    'L402KIT_NO_DB',
+    'keep budgets and tokens in memory only (a restart resets the total)',
+  ],
+  [
+    '--max-sats-per-request <n>',
+    'L402KIT_MAX_SATS_PER_REQUEST',
+    'highest price paid for one request',
+  ],
+  [
+    '--approve-above-sats <n>',
+    'L402KIT_APPROVE_ABOVE_SATS',
+    'ask the person (MCP elicitation) before paying more than this; clients that cannot ask are refused',
+  ],
+  [
+    '--allowed-hosts <list>',
+    'L402KIT_ALLOWED_HOSTS',
+    'comma-separated hosts that may be fetched (e.g. api.example.com,*.example.org)',
+  ],
+  [
+    '--allow-private-network',
+    'L402KIT_ALLOW_PRIVATE_NETWORK',
+    'allow loopback and private addresses (off by default)',
+  ],
+  [
+    '--token-file <path>',
+    'L402KIT_TOKEN_FILE',
+    'with --no-db: keep bought tokens in this file; otherwise imported into the database once',
+  ],
+  ['--enable-pay-invoice', 'L402KIT_ENABLE_PAY_INVOICE', 'offer the pay_invoice tool'],
+  ['--enable-create-invoice', 'L402KIT_ENABLE_CREATE_INVOICE', 'offer the create_invoice tool'],
+  [
+    '--headers-timeout-seconds <n>',
+    'L402KIT_HEADERS_TIMEOUT_SECONDS',
+    "each response's headers must come within this (default 30)",
+  ],
+  [
+    '--body-timeout-seconds <n>',
+    'L402KIT_BODY_TIMEOUT_SECONDS',
+    'each response body must arrive in full within this (default 60)',
+  ],
+  [
+    '--max-response-bytes <n>',
+    'L402KIT_MAX_RESPONSE_BYTES',
+    'l402_fetch reads at most this much of a body (default 262144)',
+  ],
+  ['--http', 'L402KIT_MCP_HTTP', 'serve Streamable HTTP instead of stdio'],
+  ['--port <n>', 'L402KIT_MCP_PORT', `HTTP port (default ${DEFAULT_HTTP_PORT})`],
+  ['--host <host>', 'L402KIT_MCP_HOST', 'HTTP listen address (default 127.0.0.1)'],
+  [
+    '--auth-token <token>',
+    'L402KIT_MCP_AUTH_TOKEN',
+    `bearer token HTTP clients must send, ${MIN_AUTH_TOKEN_LENGTH}+ characters (default: a random one, printed to stderr)`,
+  ],
+  [
+    '--allowed-origins <list>',
+    'L402KIT_MCP_ALLOWED_ORIGINS',
+    'comma-separated browser origins allowed over HTTP (default: none; other Origins get 403)',
+  ],
+  [
+    '--server-names <list>',
+    'L402KIT_MCP_SERVER_NAMES',
+    'comma-separated names the HTTP server is reached by (checked against Host)',
+  ],
+  [
+    '--max-sessions <n>',
+    'L402KIT_MCP_MAX_SESSIONS',
+    `live HTTP sessions at most (default ${DEFAULT_MAX_SESSIONS})`,
+  ],
+  [
+    '--session-idle-seconds <n>',
+    'L402KIT_MCP_SESSION_IDLE_SECONDS',
+    `close an HTTP session idle this long (default ${DEFAULT_SESSION_IDLE_TIMEOUT_MS / 1000})`,
+  ],
+  ['-h, --help', '', 'show this help'],
+];
+
 export const MCP_SERVER_USAGE = `Usage: l402kit-mcp [options]
 
 An MCP server giving agents l402kit tools: fetch paid (L402) URLs within a hard budget.
 Speaks MCP over stdio, or Streamable HTTP with --http. Each MCP session has its own budget.
 
 Options (each also read from the environment variable shown):
-  --wallet <url>               L402KIT_WALLET                 wallet URL (required), e.g. nostr+walletconnect://..., lnbits://..., sandbox:
-  --budget-sats <n>            L402KIT_BUDGET_SATS            budget of each session (default ${DEFAULT_BUDGET_PER_SESSION_SATS})
-  --total-budget-sats <n>      L402KIT_TOTAL_BUDGET_SATS      budget shared by all sessions, kept in the database so it survives restarts (default: one session's budget, in memory)
-  --total-budget-window <w>    L402KIT_TOTAL_BUDGET_WINDOW    make that total rolling: 1h, 24h, 7d, ... (default: a total for ever)
-  --total-budget-name <name>   L402KIT_TOTAL_BUDGET_NAME      the total's level in the database (default mcp)
-  --db <path>                  L402KIT_DB                     the l402kit database: budgets, tokens, spend log (default ~/.l402kit/l402kit.db)
-  --no-db                      L402KIT_NO_DB                  keep budgets and tokens in memory only (a restart resets the total)
-  --max-sats-per-request <n>   L402KIT_MAX_SATS_PER_REQUEST   highest price paid for one request
-  --approve-above-sats <n>     L402KIT_APPROVE_ABOVE_SATS     ask the person (MCP elicitation) before paying more than this; clients that cannot ask are refused
-  --allowed-hosts <list>       L402KIT_ALLOWED_HOSTS          comma-separated hosts that may be fetched (e.g. api.example.com,*.example.org)
-  --allow-private-network      L402KIT_ALLOW_PRIVATE_NETWORK  allow loopback and private addresses (off by default)
-  --token-file <path>          L402KIT_TOKEN_FILE             with --no-db: keep bought tokens in this file; otherwise imported into the database once
-  --enable-pay-invoice         L402KIT_ENABLE_PAY_INVOICE     offer the pay_invoice tool
-  --enable-create-invoice      L402KIT_ENABLE_CREATE_INVOICE  offer the create_invoice tool
-  --headers-timeout-seconds <n> L402KIT_HEADERS_TIMEOUT_SECONDS  each response's headers must come within this (default 30)
-  --body-timeout-seconds <n>   L402KIT_BODY_TIMEOUT_SECONDS   each response body must arrive in full within this (default 60)
-  --max-response-bytes <n>     L402KIT_MAX_RESPONSE_BYTES     l402_fetch reads at most this much of a body (default 262144)
-  --http                       L402KIT_MCP_HTTP               serve Streamable HTTP instead of stdio
-  --port <n>                   L402KIT_MCP_PORT               HTTP port (default ${DEFAULT_HTTP_PORT})
-  --host <host>                L402KIT_MCP_HOST               HTTP listen address (default 127.0.0.1)
-  --auth-token <token>         L402KIT_MCP_AUTH_TOKEN         bearer token HTTP clients must send, ${MIN_AUTH_TOKEN_LENGTH}+ characters (default: a random one, printed to stderr)
-  --allowed-origins <list>     L402KIT_MCP_ALLOWED_ORIGINS    comma-separated browser origins allowed over HTTP (default: none; other Origins get 403)
-  --server-names <list>        L402KIT_MCP_SERVER_NAMES       comma-separated names the HTTP server is reached by (checked against Host)
-  --max-sessions <n>           L402KIT_MCP_MAX_SESSIONS       live HTTP sessions at most (default ${DEFAULT_MAX_SESSIONS})
-  --session-idle-seconds <n>   L402KIT_MCP_SESSION_IDLE_SECONDS  close an HTTP session idle this long (default ${DEFAULT_SESSION_IDLE_TIMEOUT_MS / 1000})
-  -h, --help                                                  show this help
-`;
+${usageTable(usageRows)}`;
+
+/** Rows in three columns, each as wide as its longest entry, so every line lines up. */
+function usageTable(rows: [string, string, string][]): string {
+  const flagWidth = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  const variableWidth = Math.max(...rows.map(([, variable]) => variable.length)) + 2;
+  return rows
+    .map(
+      ([flag, variable, meaning]) =>
+        `  ${flag.padEnd(flagWidth)}${variable.padEnd(variableWidth)}${meaning}\n`,
+    )
+    .join('');
+}
 
 /** Reads the configuration from command-line flags (first) and environment variables. */
 export function parseMcpConfig(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatMsat, satsToMsat } from '../amount.js';
+import { formatMsat, type Msat, satsToMsat } from '../amount.js';
 import { DEFAULT_FEE_LIMIT, maxFeeFor } from '../budget/fee-limit.js';
 import { type Budget, describeBudget } from '../budget/budget.js';
 import { decodeInvoice } from '../protocol/invoice.js';
@@ -240,7 +240,7 @@ export function createL402Tools(options: L402ToolsOptions): L402ToolSpec[] {
           return `${quote.url} needs no payment (HTTP ${quote.status}).`;
         }
         return [
-          `${quote.url} costs ${formatMsat(quote.priceMsat)} (plus a small routing fee).`,
+          quotedCost(quote.url, quote.priceMsat, quote.maxFeeMsat),
           quote.description
             ? `Description (written by the seller): ${quoteSellerText(quote.description)}`
             : undefined,
@@ -410,3 +410,9 @@ function asksPeople(policy: Policy): boolean {
   return !policy.hasApprovalCallback && policy.needsApproval(MAX_MSAT);
 }
 const MAX_MSAT = 21_000_000n * 100_000_000n * 1_000n;
+
+/** The price and the most the routing fee may add, which paying reserves from the budget. */
+function quotedCost(url: string, priceMsat: Msat, maxFeeMsat: Msat | undefined): string {
+  if (!maxFeeMsat) return `${url} costs ${formatMsat(priceMsat)}, with no routing fee.`;
+  return `${url} costs ${formatMsat(priceMsat)}, plus a routing fee of at most ${formatMsat(maxFeeMsat)}: paying reserves ${formatMsat(priceMsat + maxFeeMsat)} of the budget.`;
+}
