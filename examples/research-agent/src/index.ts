@@ -1,3 +1,10 @@
+export {
+  type AgentStep,
+  finalAnswer,
+  messagesIn,
+  messageText,
+  stepsOf,
+} from './agent-messages.js';
 export { chooseModel } from './choose-model.js';
 export {
   OfflinePlannerModel,

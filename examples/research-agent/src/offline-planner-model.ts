@@ -6,6 +6,7 @@ import {
 } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
+import { messageText } from './agent-messages.js';
 import {
   type PlannerOptions,
   planNextStep,
@@ -75,19 +76,13 @@ export class OfflinePlannerModel extends BaseChatModel {
 
 /** The question (first user message), the API address (first URL in the prompt) and the calls. */
 export function readTranscript(messages: BaseMessage[]): ResearchTranscript {
-  const textOf = (message: BaseMessage) =>
-    typeof message.content === 'string'
-      ? message.content
-      : message.content
-          .map((part) => (typeof part === 'object' && 'text' in part ? String(part.text) : ''))
-          .join('');
-  const question = textOf(
+  const question = messageText(
     messages.find((message) => message.getType() === 'human') ?? messages[0]!,
   );
   // The system prompt names the research API; tool results (later) hold other URLs.
   const prompt = messages
     .filter((message) => ['system', 'human'].includes(message.getType()))
-    .map(textOf)
+    .map(messageText)
     .join('\n');
   const apiUrl = /https?:\/\/[^\s"'<>]+/.exec(prompt)?.[0]?.replace(/[/.,)]+$/, '') ?? '';
   const calls = new Map<string, ToolCallRecord>();
@@ -98,7 +93,7 @@ export function readTranscript(messages: BaseMessage[]): ResearchTranscript {
       }
     } else if (ToolMessage.isInstance(message)) {
       const call = calls.get(message.tool_call_id);
-      if (call !== undefined) call.result = textOf(message);
+      if (call !== undefined) call.result = messageText(message);
     }
   }
   return { question, apiUrl, calls: [...calls.values()] };

@@ -3,8 +3,9 @@ import { startResearchApi } from '@l402kit/research-api';
 import { createL402LangChainTools, type L402ApprovalInterrupt } from '@l402kit/langchain';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
+import type { BaseMessage } from '@langchain/core/messages';
 import { createAgent } from 'langchain';
+import { type AgentStep, finalAnswer, messagesIn, stepsOf } from './agent-messages.js';
 import { chooseModel } from './choose-model.js';
 import { createReceipt, type Receipt } from './receipt.js';
 import { prepareResearchSetup } from './research-setup.js';
@@ -42,9 +43,7 @@ export interface ResearchOptions {
 }
 
 export type ResearchProgress =
-  | { type: 'thought'; text: string }
-  | { type: 'tool-call'; name: string; args: Record<string, unknown> }
-  | { type: 'tool-result'; name: string; text: string }
+  | AgentStep
   | { type: 'payment'; item: string; amountMsat: Msat; feeMsat: Msat }
   | { type: 'approval'; question: L402ApprovalInterrupt; approved: boolean };
 
@@ -106,7 +105,7 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
         for await (const update of stream) {
           for (const message of messagesIn(update)) {
             messages.push(message);
-            reportProgress(message, progress);
+            for (const step of stepsOf(message)) progress(step);
           }
         }
         // A purchase above approveAboveSats paused the run: ask the person, resume with the answer.
@@ -119,13 +118,10 @@ export async function runResearch(options: ResearchOptions): Promise<ResearchRes
     });
     const balanceAfter = await balanceOf(wallet);
 
-    const final = messages.findLast(
-      (message) => AIMessage.isInstance(message) && (message.tool_calls?.length ?? 0) === 0,
-    );
     const status = await runBudget.status();
     return {
       question,
-      report: final === undefined ? '(the model gave no answer)' : textOf(final),
+      report: finalAnswer(messages) ?? '(the model gave no answer)',
       receipt: createReceipt(
         lines,
         { limitMsat: satsToMsat(options.budgetSats), remainingMsat: status.remainingMsat ?? 0n },
@@ -153,32 +149,4 @@ async function pendingQuestion(
     }
   }
   return undefined;
-}
-
-/** The messages in one `updates` chunk of the agent's stream, whatever the node is called. */
-function messagesIn(update: unknown): BaseMessage[] {
-  if (typeof update !== 'object' || update === null) return [];
-  return Object.values(update).flatMap((value) => {
-    const messages = (value as { messages?: unknown } | null)?.messages;
-    return Array.isArray(messages) ? (messages as BaseMessage[]) : [];
-  });
-}
-
-function reportProgress(message: BaseMessage, progress: (event: ResearchProgress) => void) {
-  if (AIMessage.isInstance(message)) {
-    const calls = message.tool_calls ?? [];
-    if (calls.length === 0) return;
-    const thought = textOf(message).trim();
-    if (thought) progress({ type: 'thought', text: thought });
-    for (const call of calls) progress({ type: 'tool-call', name: call.name, args: call.args });
-  } else if (ToolMessage.isInstance(message)) {
-    progress({ type: 'tool-result', name: message.name ?? 'tool', text: textOf(message) });
-  }
-}
-
-function textOf(message: BaseMessage): string {
-  if (typeof message.content === 'string') return message.content;
-  return message.content
-    .map((part) => (typeof part === 'object' && 'text' in part ? String(part.text) : ''))
-    .join('');
 }
