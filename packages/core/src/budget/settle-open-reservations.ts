@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { isPreimageFor } from '../protocol/preimage.js';
+import { isProcessAlive } from '../system.js';
 import type { PaymentStatus, Wallet } from '../wallet.js';
 import type { LedgerEntry, SpendLedger } from './spend-ledger.js';
 
@@ -68,16 +69,5 @@ function isStillBeingPaid(entry: LedgerEntry, now: number, staleAfterMs: number)
   const [pid, host] = (entry.owner ?? '').split('@');
   // Another machine's process (a shared database server): only its age can tell.
   if (host !== hostname()) return true;
-  return isAlive(Number(pid));
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as { code?: unknown }).code === 'EPERM';
-  }
+  return isProcessAlive(Number(pid));
 }
