@@ -91,7 +91,9 @@ grep -q 'L402KIT_WALLET' <<<"$help" || { echo "$help"; exit 1; }
 
 step "npx l402kit sandbox, then l402kit fetch and l402kit-mcp in other processes"
 mkdir -p "$work/home"
-export L402KIT_TOKEN_FILE="$work/home/tokens.json" L402KIT_SPEND_LOG="$work/home/spend.jsonl"
+# The CLI and the MCP server keep budgets, tokens and the spend log in ~/.l402kit/l402kit.db by
+# default: this run uses its own database, never the machine's.
+export L402KIT_DB="$work/home/l402kit.db"
 setsid npx l402kit sandbox --port 0 --wallet-port 0 >"$work/sandbox.out" 2>"$work/sandbox.err" &
 sandbox_pid=$!
 for _ in $(seq 1 120); do
