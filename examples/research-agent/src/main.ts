@@ -1,9 +1,8 @@
-import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import type { L402ApprovalInterrupt } from '@l402kit/langchain';
 import { formatMsat } from '@l402kit/core';
 import { formatReceipt } from './receipt.js';
 import { DEFAULT_QUESTION, type ResearchProgress, runResearch } from './run-research.js';
+import { createTerminalApprover } from './terminal-approval.js';
 
 // `pnpm demo -- --budget-sats 20` passes the `--` through; read past it.
 const { values } = parseArgs({
@@ -44,22 +43,6 @@ if (
   process.exit(2);
 }
 
-/** Asks on the terminal; anything but y/yes (or a closed input) is a no. */
-async function askOnTerminal(question: L402ApprovalInterrupt): Promise<boolean> {
-  const prompt = createInterface({ input: process.stdin, output: process.stdout });
-  const closed = new Promise<string>((resolve) => prompt.once('close', () => resolve('')));
-  try {
-    const title = question.description ? ` for "${question.description}"` : '';
-    const answer = await Promise.race([
-      prompt.question(`?  Pay ${question.amountSats} sats to ${question.host}${title}? [y/N] `),
-      closed,
-    ]);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    prompt.close();
-  }
-}
-
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const dim = (text: string) => (color ? `\x1b[2m${text}\x1b[22m` : text);
 const bold = (text: string) => (color ? `\x1b[1m${text}\x1b[22m` : text);
@@ -92,13 +75,17 @@ console.log(bold(`Question: ${values.question}`));
 console.log(
   `Budget: ${budgetSats} sats${approveAboveSats === undefined ? '' : `; you approve each purchase above ${approveAboveSats} sats`}\n`,
 );
+const approver =
+  approveAboveSats === undefined
+    ? undefined
+    : createTerminalApprover(process.stdin, process.stdout);
 try {
   const result = await runResearch({
     question: values.question,
     budgetSats,
     apiUrl: values['api-url'],
     onProgress: show,
-    ...(approveAboveSats === undefined ? {} : { approveAboveSats, approve: askOnTerminal }),
+    ...(approver === undefined ? {} : { approveAboveSats, approve: approver.ask }),
   });
   console.log(
     dim(`\n(model: ${result.modelName}; wallet: ${result.walletName}; API: ${result.apiUrl})\n`),
@@ -108,4 +95,6 @@ try {
 } catch (error) {
   console.error(`research-agent: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
+} finally {
+  approver?.close();
 }
