@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MalformedChallengeError } from '../errors.js';
 import { mintMacaroon } from './macaroon.js';
@@ -160,6 +161,47 @@ describe('parseChallenges', () => {
     for (const header of ['', ',,,', '   ', 'Basic', '=', '"', 'L402', '"quoted" L402']) {
       expect(parseChallenges(header)).toEqual([]);
     }
+  });
+});
+
+describe('parseChallenges: quoted and bare values of any length', () => {
+  it('reads back any quoted value, escapes and all, and any bare value up to a comma or space', () => {
+    const quote = (value: string) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    const bare = fc.string({ unit: fc.constantFrom(...'AZaz09+/=-_.:'), minLength: 1 });
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 2_000 }),
+        bare,
+        fc.constantFrom(',', ', ', ' ,\t'),
+        (quoted, unquoted, separator) => {
+          const header = `L402 macaroon=${quote(quoted)}${separator}invoice=${unquoted}, other=${quote(quoted)}`;
+          const [challenge] = parseChallenges(header);
+          if (quoted === '') {
+            expect(challenge).toBeUndefined();
+            return;
+          }
+          expect(challenge).toMatchObject({ macaroon: quoted, invoice: unquoted });
+          expect(challenge?.params.other).toBe(quoted);
+          // Cut off before its closing quote, the challenge is unusable.
+          expect(
+            parseChallenges(`L402 invoice=${unquoted}, macaroon=${quote(quoted).slice(0, -1)}`),
+          ).toEqual([]);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('reads escaped quotes and backslashes inside a value; a value that never closes runs to the end', () => {
+    expect(parseChallenges('Basic realm="a\\"b, c", L402 macaroon="m\\\\", invoice="i"')).toEqual([
+      { scheme: 'L402', macaroon: 'm\\', invoice: 'i', params: { macaroon: 'm\\', invoice: 'i' } },
+    ]);
+    expect(parseChallenges('L402 macaroon="m\\", invoice="i"')).toEqual([]);
+    // The escaped quote does not end the value: the next quote does.
+    expect(
+      parseChallenges('L402 invoice="i", macaroon="m\\", L402 macaroon="n", invoice="j"')[0]
+        ?.macaroon,
+    ).toBe('m", L402 macaroon=');
   });
 });
 

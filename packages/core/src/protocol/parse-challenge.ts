@@ -22,9 +22,20 @@ interface RawChallenge {
   broken: boolean;
 }
 
-// RFC 7230 tchar.
-const TOKEN_CHARACTER = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const WHITESPACE = /[ \t\r\n]/;
+// RFC 7230 tchar, by character code (the tokenizer reads codes, not one-character strings).
+const TOKEN_CHARACTERS = new Uint8Array(128);
+for (const character of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+  TOKEN_CHARACTERS[character.charCodeAt(0)] = 1;
+}
+const COMMA = 44;
+
+function isWhitespace(code: number): boolean {
+  return code === 32 || code === 9 || code === 13 || code === 10;
+}
+
+function isTokenCharacter(code: number): boolean {
+  return code < 128 && TOKEN_CHARACTERS[code] === 1;
+}
 
 /**
  * A tokenizer for the RFC 7235 challenge list: `1#( auth-scheme [ 1*SP ( token68 / #auth-param ) ] )`.
@@ -38,17 +49,18 @@ function tokenizeChallenges(header: string): RawChallenge[] {
   let index = 0;
 
   const peek = (offset = 0): string => header.charAt(index + offset);
+  const code = (): number => header.charCodeAt(index);
   const skipWhitespace = (): void => {
-    while (index < header.length && WHITESPACE.test(peek())) index++;
+    while (index < header.length && isWhitespace(code())) index++;
   };
   const readToken = (): string => {
     const start = index;
-    while (index < header.length && TOKEN_CHARACTER.test(peek())) index++;
+    while (index < header.length && isTokenCharacter(code())) index++;
     return header.slice(start, index);
   };
   const readBare = (): string => {
     const start = index;
-    while (index < header.length && peek() !== ',' && !WHITESPACE.test(peek())) index++;
+    while (index < header.length && code() !== COMMA && !isWhitespace(code())) index++;
     return header.slice(start, index);
   };
   /** Reads a quoted-string starting at `"`; undefined if it never ends. */
@@ -56,14 +68,26 @@ function tokenizeChallenges(header: string): RawChallenge[] {
     index++;
     let value = '';
     while (index < header.length) {
-      const character = peek();
-      index++;
-      if (character === '"') return value;
-      if (character === '\\' && index < header.length) {
+      // The run up to the next quote or backslash is copied at once (invoices are long); the
+      // backslash is looked for within the run only, so many short values stay linear.
+      const quote = header.indexOf('"', index);
+      if (quote < 0) {
+        // Never closed: it runs to the end.
+        index = header.length;
+        break;
+      }
+      const run = header.slice(index, quote);
+      const backslash = run.indexOf('\\');
+      if (backslash < 0) {
+        index = quote + 1;
+        return value + run;
+      }
+      value += run.slice(0, backslash);
+      index += backslash + 1;
+      // A backslash: the next character is taken as it is.
+      if (index < header.length) {
         value += peek();
         index++;
-      } else {
-        value += character;
       }
     }
     return undefined;
@@ -98,7 +122,7 @@ function tokenizeChallenges(header: string): RawChallenge[] {
   };
 
   while (index < header.length) {
-    while (index < header.length && (peek() === ',' || WHITESPACE.test(peek()))) index++;
+    while (index < header.length && (code() === COMMA || isWhitespace(code()))) index++;
     if (index >= header.length) break;
 
     if (atParam()) {
