@@ -1,7 +1,21 @@
-import { type ComparedOffer, type Msat, satsToMsat } from '@l402kit/core';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  type ComparedOffer,
+  createBudget,
+  type Msat,
+  PaidNotDeliveredError,
+  PriceAboveCapError,
+  satsToMsat,
+} from '@l402kit/core';
+import { type BaseMessage, ToolMessage } from '@langchain/core/messages';
+import type { ChatResult } from '@langchain/core/outputs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatLedger } from './ledger.js';
+import { OfflineAnalystModel } from './offline-analyst-model.js';
 import {
+  DEFAULT_QUESTION,
   DEFAULT_SELLERS,
   type Market,
   type MarketResult,
@@ -185,4 +199,178 @@ describe('the agent market on the sandbox network (offline analyst)', () => {
     expect(spentBy(market, from, 'Review Desk')).toBeLessThan(satsToMsat(3));
     await expectSellerBudgets(market, from, sellers);
   });
+});
+
+/** The offline analyst, with a hook that runs once, after it read the sellers' quotes. */
+class AnalystWithHook extends OfflineAnalystModel {
+  private done = false;
+  constructor(private readonly afterComparing: () => void | Promise<void>) {
+    super();
+  }
+  override async _generate(messages: BaseMessage[]): Promise<ChatResult> {
+    const compared = messages.some(
+      (message) => ToolMessage.isInstance(message) && message.name === 'compare_offers',
+    );
+    if (compared && !this.done) {
+      this.done = true;
+      await this.afterComparing();
+    }
+    return super._generate(messages);
+  }
+}
+
+const reviewDesk = (market: Market) => market.sellers.find((each) => each.name === 'Review Desk')!;
+
+describe('a seller whose price rises between quote and purchase', () => {
+  it('is not paid above the compared price (offer market)', async () => {
+    const market = await open();
+    const run = createBudget({ name: 'run', maxSats: 60 });
+    const { best } = await market.offers.compare(
+      { query: DEFAULT_QUESTION, kind: 'research-report', minQuality: 3 },
+      { budget: run },
+    );
+    expect(best?.seller).toBe('Review Desk');
+    const from = market.network.payments.length;
+    const analystBefore = market.analystNode.balanceMsat;
+
+    reviewDesk(market).reprice(30);
+    const refused = await market.offers.buy(best!, { budget: run }).catch((error) => error);
+
+    expect(refused).toBeInstanceOf(PriceAboveCapError);
+    expect(refused.paid).toBe(false);
+    expect(spentBy(market, from, 'analyst')).toBe(0n);
+    expect(market.analystNode.balanceMsat).toBe(analystBefore);
+    expect((await run.status()).spentMsat).toBe(0n);
+    // The seller now asks more than the analyst agreed to: its new 402 says so.
+    const now = await market.paidFetch.quote(best!.url);
+    expect(now.priceMsat).toBeGreaterThan(best!.priceMsat);
+  });
+
+  it('the analyst agent pays nothing to it and says it could not buy', async () => {
+    const market = await open();
+    const totalBefore = total(market);
+    const from = market.network.payments.length;
+    const model = new AnalystWithHook(() => reviewDesk(market).reprice(30));
+    const result = await runAnalyst(market, { env: {}, model, budgetSats: 60, minQuality: 3 });
+
+    expect(result.offers.find((offer) => offer.excluded === undefined)?.seller).toBe('Review Desk');
+    expect(spentBy(market, from, 'analyst')).toBe(0n);
+    expect(result.analyst.budget.spentMsat).toBe(0n);
+    expect(result.sellers.every((seller) => seller.sold.length === 0)).toBe(true);
+    expect(result.answer).toMatch(/could not buy a report/);
+    expectConserved(market, result, totalBefore);
+  });
+});
+
+describe('a seller that fails after payment', () => {
+  it.each(['work-fails', 'hangs-up'] as const)(
+    '(%s): PaidNotDeliveredError with the amount, and the retry with the same token costs nothing',
+    async (how) => {
+      const market = await open();
+      const run = createBudget({ name: 'run', maxSats: 60 });
+      const { best } = await market.offers.compare(
+        { query: DEFAULT_QUESTION, kind: 'research-report', minQuality: 3 },
+        { budget: run },
+      );
+      const from = market.network.payments.length;
+      const analystBefore = market.analystNode.balanceMsat;
+      reviewDesk(market).failNext(1, how);
+
+      const failure = await market.offers.buy(best!, { budget: run }).catch((error) => error);
+      expect(failure).toBeInstanceOf(PaidNotDeliveredError);
+      expect(failure.paid).toBe(true);
+      const paid = paymentsSince(market, from).filter((payment) => payment.payer === 'analyst');
+      expect(paid).toEqual([
+        { payer: 'analyst', payee: 'Review Desk', spentMsat: failure.amountMsat },
+      ]);
+      // The money is accounted for: the wallet, the run budget and the seller's cap all count it.
+      expect(market.analystNode.balanceMsat).toBe(analystBefore - failure.amountMsat);
+      expect((await run.status()).spentMsat).toBe(failure.amountMsat);
+      expect((await market.offers.sellerBudget(best!.origin, run)!.status()).spentMsat).toBe(
+        failure.amountMsat,
+      );
+      expect(reviewDesk(market).sold).toEqual([]);
+
+      const retry = await market.offers.buy(best!, { budget: run });
+      expect(retry.status).toBe(200);
+      expect(retry.l402.paid).toBe(false);
+      const report = (await retry.json()) as { seller: string; findings: unknown[] };
+      expect(report.seller).toBe('Review Desk');
+      expect(report.findings).toHaveLength(2);
+      expect(spentBy(market, from, 'analyst')).toBe(failure.amountMsat);
+      expect((await run.status()).spentMsat).toBe(failure.amountMsat);
+      // The seller ran the work, and bought its two sources, once.
+      expect(reviewDesk(market).sold).toEqual([DEFAULT_QUESTION]);
+      const sources = paymentsSince(market, from).filter((p) => p.payer === 'Review Desk');
+      expect(sources).toHaveLength(2);
+    },
+  );
+
+  it('the analyst agent retries for free and pays once', async () => {
+    const market = await open();
+    const totalBefore = total(market);
+    const from = market.network.payments.length;
+    reviewDesk(market).failNext(1, 'hangs-up');
+    const steps: string[] = [];
+    const result = await runAnalyst(market, {
+      env: {},
+      onProgress: (step) => {
+        if (step.type === 'tool-result') steps.push(step.text);
+      },
+    });
+
+    expect(steps.some((text) => text.includes('PAID_NOT_DELIVERED'))).toBe(true);
+    const bought = paymentsSince(market, from).filter((payment) => payment.payer === 'analyst');
+    expect(bought.map((payment) => payment.payee)).toEqual(['Review Desk']);
+    expect(result.analyst.budget.spentMsat).toBe(bought[0]!.spentMsat);
+    expect(result.answer).toContain('from the report I bought from Review Desk');
+    expectConserved(market, result, totalBefore);
+  });
+
+  it('a seller that never answers after payment: the analyst paid once, and the ledger shows it', async () => {
+    const market = await open();
+    const totalBefore = total(market);
+    const from = market.network.payments.length;
+    reviewDesk(market).failNext(Number.POSITIVE_INFINITY, 'hangs-up');
+    const result = await runAnalyst(market, { env: {} });
+
+    const bought = paymentsSince(market, from).filter((payment) => payment.payer === 'analyst');
+    expect(bought.map((payment) => payment.payee)).toEqual(['Review Desk']);
+    // Counted as spent everywhere, though nothing was delivered.
+    expect(result.analyst.budget.spentMsat).toBe(bought[0]!.spentMsat);
+    expect(result.analyst.perSeller['Review Desk']?.spentMsat).toBe(bought[0]!.spentMsat);
+    const analyst = result.ledger.balances.find((balance) => balance.name === 'analyst')!;
+    expect(analyst.changeMsat).toBe(-bought[0]!.spentMsat);
+    expect(result.ledger.transfers).toContainEqual(
+      expect.objectContaining({ payer: 'analyst', payee: 'Review Desk', payments: 1 }),
+    );
+    expect(reviewDesk(market).sold).toEqual([]);
+    expect(result.answer).toMatch(/could not buy a report/);
+    expectConserved(market, result, totalBefore);
+  });
+});
+
+describe('the demo program (pnpm demo:market)', () => {
+  it('runs in its own process and prints the answer and a ledger that sums to zero', async () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--conditions',
+        '@l402kit/source',
+        '--import',
+        'tsx',
+        'examples/agent-market/src/main.ts',
+        '--',
+        '--fail-first-report',
+        'Review Desk',
+      ],
+      { cwd: root, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } },
+    );
+    expect(stdout).toContain('PAID_NOT_DELIVERED');
+    expect(stdout).toContain('from the report I bought from Review Desk');
+    expect(stdout).toMatch(/analyst\s+Review Desk\s+1\s/);
+    expect(stdout).toMatch(/^\s+sum\s+0 sats$/m);
+    expect(stdout).toMatch(/Review Desk: sold 1 report/);
+  }, 60_000);
 });
