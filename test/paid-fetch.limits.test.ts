@@ -16,6 +16,7 @@ import {
   startHostileSeller,
   succeededPayments,
 } from './support/hostile-seller.js';
+import { countingFetch } from './support/counting-fetch.js';
 
 const loopbackPolicy = { allowPrivateNetwork: true, requireHttps: false };
 const MiB = 1024 * 1024;
@@ -76,22 +77,8 @@ describe('issue 11 item 2: response size and time limits', () => {
       pump();
     });
     // Counts what l402kit pulls off the socket; refuses past 64 MiB so an unbounded read fails fast.
-    let pulled = 0;
-    const countingFetch: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      if (!response.body) return response;
-      const counted = response.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            pulled += chunk.byteLength;
-            if (pulled > 64 * MiB) controller.error(new Error('read past 64 MiB'));
-            else controller.enqueue(chunk);
-          },
-        }),
-      );
-      return new Response(counted, response);
-    };
-    const paidFetch = paidFetchFor(from, { fetch: countingFetch });
+    const counting = countingFetch();
+    const paidFetch = paidFetchFor(from, { fetch: counting.fetch });
     const limit = 256 * 1024;
     const result = await fetchToolOf(
       createL402Tools({ paidFetch, maxResponseBytes: limit, maxResponseChars: 1_000 }),
@@ -100,8 +87,8 @@ describe('issue 11 item 2: response size and time limits', () => {
     expect(result).toContain('Paid 10 sats');
     expect(result).toContain(`truncated: read the first 262,144 bytes of 629,145,600`);
     // Memory stays bounded: what was read is the limit plus at most a few socket chunks.
-    expect(pulled).toBeGreaterThanOrEqual(limit);
-    expect(pulled).toBeLessThan(limit + 4 * MiB);
+    expect(counting.pulled).toBeGreaterThanOrEqual(limit);
+    expect(counting.pulled).toBeLessThan(limit + 4 * MiB);
     expect(written).toBeLessThan(64 * MiB);
     expect(succeededPayments(from)).toBe(1);
   });

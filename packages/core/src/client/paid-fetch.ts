@@ -17,7 +17,7 @@ import { deliveryError, formatDuration, type PaymentReceipt } from './delivery-e
 import { guardBody } from './guarded-body.js';
 import { createGuardedFetch } from './guarded-fetch.js';
 import type { PaidFetchEvent, PaidFetchState } from './paid-fetch-state.js';
-import { fetchHop, isRefusal } from './paid-hop.js';
+import { type EarlierHops, fetchHop, isRefusal } from './paid-hop.js';
 import { createPaymentLoopGuard, type PaymentLoopOptions } from './payment-loop-guard.js';
 import { createPolicy, type Policy, type PolicyOptions } from './policy.js';
 import {
@@ -241,9 +241,14 @@ async function fetchFollowingRedirects(
     };
     snapshot = await snapshotRequest(input, init, state.maxReplayBodyBytes);
     let url = snapshot.url;
-    for (let hop = 0; ; hop++) {
-      const { response, receipt } = await fetchHop(state, snapshot, url, limits, total);
-      total = mergeReceipts(total, receipt);
+    const earlier: EarlierHops = { receipt: undefined, bought: undefined, requests: [] };
+    for (let hopCount = 0; ; hopCount++) {
+      const hop = await fetchHop(state, snapshot, url, limits, earlier);
+      const { response } = hop;
+      total = mergeReceipts(total, hop.receipt);
+      earlier.receipt = total;
+      earlier.bought ??= hop.bought;
+      earlier.requests.push({ url, method: snapshot.method });
       const location = response.headers.get('location');
       if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
         const guarded = guardBody(response, {
@@ -254,7 +259,7 @@ async function fetchFollowingRedirects(
         return withReceipt(guarded, total);
       }
       await response.body?.cancel();
-      if (snapshot.redirect === 'error' || hop >= state.maxRedirects) {
+      if (snapshot.redirect === 'error' || hopCount >= state.maxRedirects) {
         throw new RequestFailedError(
           `${snapshot.redirect === 'error' ? 'A redirect was not allowed' : 'Too many redirects'} for ${redactUrl(url)}.`,
           { url: redactUrl(url), paid: total.paid, amountMsat: total.amountMsat + total.feeMsat },

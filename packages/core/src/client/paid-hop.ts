@@ -21,6 +21,23 @@ export interface CallLimits {
   approval: Approval | undefined;
 }
 
+/** What the earlier hops of this call did, for the next one. */
+export interface EarlierHops {
+  /** What the call has paid so far; undefined before its first hop. */
+  receipt: PaymentReceipt | undefined;
+  /** The token this call bought, if it bought one. */
+  bought: StoredToken | undefined;
+  /** Each earlier hop's URL and method, in order. */
+  requests: { url: URL; method: string }[];
+}
+
+/** A hop's answer, what it paid, and the token it bought if it bought one. */
+export interface HopResult {
+  response: Response;
+  receipt: PaymentReceipt;
+  bought?: StoredToken;
+}
+
 /**
  * One hop of a call: sends the request with the token kept for it, if any; on a 402 see
  * `payAndRetry`.
@@ -30,8 +47,8 @@ export async function fetchHop(
   snapshot: RequestSnapshot,
   url: URL,
   limits: CallLimits,
-  paidSoFar: PaymentReceipt | undefined,
-): Promise<{ response: Response; receipt: PaymentReceipt }> {
+  earlier: EarlierHops,
+): Promise<HopResult> {
   await state.policy.checkUrl(url);
   const receipt: PaymentReceipt = {
     url: redactUrl(url),
@@ -59,7 +76,7 @@ export async function fetchHop(
     response = await sendRequest(state, requestInit(snapshot, url), url);
   }
   if (response.status !== 402) return { response, receipt };
-  return payAndRetry(state, snapshot, url, { response, receipt, cached, limits, paidSoFar });
+  return payAndRetry(state, snapshot, url, { response, receipt, cached, limits, earlier });
 }
 
 /** A hop's first answer, a 402, and what the call knows when it comes. */
@@ -69,7 +86,7 @@ interface PaymentRequired {
   /** The stored token the server just refused, if one was sent. */
   cached: StoredToken | undefined;
   limits: CallLimits;
-  paidSoFar: PaymentReceipt | undefined;
+  earlier: EarlierHops;
 }
 
 /**
@@ -80,17 +97,19 @@ async function payAndRetry(
   state: PaidFetchState,
   snapshot: RequestSnapshot,
   url: URL,
-  { response, receipt, cached, limits, paidSoFar }: PaymentRequired,
-): Promise<{ response: Response; receipt: PaymentReceipt }> {
+  { response, receipt, cached, limits, earlier }: PaymentRequired,
+): Promise<HopResult> {
   const header = response.headers.get('www-authenticate');
   // A 402 without an L402 challenge (x402, another scheme) is handed back untouched.
   if (!header || !selectChallenge(parseChallenges(header))) return { response, receipt };
   await response.body?.cancel();
-  if (paidSoFar?.paid) {
-    // Paid on an earlier hop of this call, and asked again after a redirect.
-    throw loopError(url, paidSoFar, paidSoFar.paymentHash);
+  if (earlier.receipt?.paid) {
+    // Paid on an earlier hop of this call, and asked again after a redirect: a payment loop,
+    // remembered against what was paid, so that no later call through that redirect pays.
+    const recorded = earlier.bought ? await state.loopGuard.record(earlier.bought) : false;
+    throw loopError(url, earlier.receipt, earlier.receipt.paymentHash, recorded);
   }
-  await state.loopGuard.refuseIfLooped(url, snapshot.method, receipt.url);
+  await state.loopGuard.refuseIfLooped(url, snapshot.method, receipt.url, earlier.requests);
   const { token, boughtHere } = await purchase(state, snapshot, url, {
     header,
     rejected: cached,
@@ -106,7 +125,8 @@ async function payAndRetry(
     feeMsat: boughtHere ? token.feeMsat : 0n,
     paymentHash: token.paymentHash,
   };
-  return { response: await retryWithToken(state, snapshot, url, token, spent), receipt: spent };
+  const paidResponse = await retryWithToken(state, snapshot, url, token, spent);
+  return { response: paidResponse, receipt: spent, ...(boughtHere ? { bought: token } : {}) };
 }
 
 /** What a purchase is for, besides the request itself. */

@@ -1,6 +1,7 @@
 import { formatMsat } from '../amount.js';
 import { canonicalOrigin } from '../canonical-host.js';
 import { InvalidOptionError, PaymentLoopRefusedError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 import { type PaymentLoop, PaymentLoopBook, paymentLoopTarget } from '../tokens/payment-loops.js';
 import {
   type StoredToken,
@@ -21,8 +22,16 @@ export interface PaymentLoopOptions {
 
 /** Remembers payment loops and refuses to pay where one happened (see `PaymentLoop`). */
 export interface PaymentLoopGuard {
-  /** Throws `PaymentLoopRefusedError` (nothing paid) when the resource or its origin looped. */
-  refuseIfLooped(url: URL, method: string, displayUrl: string): Promise<void>;
+  /**
+   * Throws `PaymentLoopRefusedError` (nothing paid) when the resource or its origin looped, or
+   * a resource that redirected here (`redirectedFrom`, this call's earlier hops) did.
+   */
+  refuseIfLooped(
+    url: URL,
+    method: string,
+    displayUrl: string,
+    redirectedFrom?: readonly { url: URL; method: string }[],
+  ): Promise<void>;
   /** Records that paying `token` was answered with another 402; true when it was recorded. */
   record(token: StoredToken): Promise<boolean>;
   list(): Promise<PaymentLoop[]>;
@@ -72,10 +81,17 @@ export function createPaymentLoopGuard(
   };
 
   return {
-    async refuseIfLooped(url, method, displayUrl) {
+    async refuseIfLooped(url, method, displayUrl, redirectedFrom = []) {
       const now = Date.now();
       const resource = await records.get(tokenKey(url, method, scope));
       if (active(resource, now)) throw refusal(resource, 'this resource', displayUrl);
+      for (const from of redirectedFrom) {
+        // Paid for, then sent here to be asked again: the loop was recorded against it.
+        const loop = await records.get(tokenKey(from.url, from.method, scope));
+        if (active(loop, now)) {
+          throw refusal(loop, `${redactUrl(from.url)}, which redirects here,`, displayUrl);
+        }
+      }
       const origin = await records.get(canonicalOrigin(url));
       if (active(origin, now) && origin.count >= perOrigin) {
         throw refusal(origin, `its origin ${origin.origin}`, displayUrl);
