@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  type ElicitRequest,
+  ElicitRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LnbitsReproduction, startLnbitsReproduction } from '@l402kit/wallets/testing';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
@@ -49,7 +53,10 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function spawnServer(env: Record<string, string>) {
+/** A client that asks its person (answers `accept` or `decline`), or one that cannot ask. */
+type Person = { answer: 'accept' | 'decline'; asked: ElicitRequest['params'][] };
+
+async function spawnServer(env: Record<string, string>, person?: Person) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [binary],
@@ -64,7 +71,16 @@ async function spawnServer(env: Record<string, string>) {
   transport.stderr?.on('data', (chunk: Buffer) => {
     logs += chunk.toString('utf8');
   });
-  const client = new Client({ name: 'stdio-test-agent', version: '1.0.0' });
+  const client = new Client(
+    { name: 'stdio-test-agent', version: '1.0.0' },
+    person ? { capabilities: { elicitation: {} } } : {},
+  );
+  if (person) {
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      person.asked.push(request.params);
+      return person.answer === 'accept' ? { action: 'accept', content: {} } : { action: 'decline' };
+    });
+  }
   await client.connect(transport);
   return { client, logs: () => logs };
 }
@@ -116,6 +132,53 @@ describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet o
     }
     expect(logs()).toContain('serving MCP over stdio');
     expect(logs()).not.toContain(ADMIN_KEY);
+  });
+
+  it('L402KIT_APPROVE_ABOVE_SATS: the person is asked through the client; a client that cannot ask is refused', async () => {
+    const env = {
+      L402KIT_WALLET: `lnbits://${ADMIN_KEY}@${new URL(lnbits.url).host}?tls=false`,
+      L402KIT_BUDGET_SATS: '100',
+      L402KIT_ALLOW_PRIVATE_NETWORK: '1',
+      L402KIT_APPROVE_ABOVE_SATS: '5',
+    };
+    const before = api.merchant.balanceMsat;
+
+    const cannotAsk = await spawnServer(env);
+    try {
+      const refused = await call(cannotAsk.client, 'l402_fetch', { url: `${api.url}/unasked` });
+      expect(refused.isError).toBe(true);
+      expect(refused.text).toContain('APPROVAL_REQUIRED');
+      expect(refused.text).toContain('does not support elicitation');
+      expect(api.merchant.balanceMsat).toBe(before);
+      expect(api.delivered.has('/unasked')).toBe(false);
+    } finally {
+      await cannotAsk.client.close();
+    }
+
+    const declining: Person = { answer: 'decline', asked: [] };
+    const declined = await spawnServer(env, declining);
+    try {
+      const result = await call(declined.client, 'l402_fetch', { url: `${api.url}/declined` });
+      expect(result.text).toContain('APPROVAL_DENIED');
+      expect(declining.asked).toHaveLength(1);
+      expect(api.merchant.balanceMsat).toBe(before);
+    } finally {
+      await declined.client.close();
+    }
+
+    const accepting: Person = { answer: 'accept', asked: [] };
+    const accepted = await spawnServer(env, accepting);
+    try {
+      const result = await call(accepted.client, 'l402_fetch', { url: `${api.url}/approved` });
+      expect(result.isError).toBe(false);
+      expect(result.text).toContain('Paid 10 sats');
+      expect(accepting.asked).toHaveLength(1);
+      expect(accepting.asked[0]!.message).toContain('10 sats');
+      expect(api.merchant.balanceMsat - before).toBe(10_000n);
+      expect(api.delivered.get('/approved')).toBe(1);
+    } finally {
+      await accepted.client.close();
+    }
   });
 
   it('refuses to start without a wallet, saying which variable to set', async () => {
