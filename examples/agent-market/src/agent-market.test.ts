@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -373,4 +375,142 @@ describe('the demo program (pnpm demo:market)', () => {
     expect(stdout).toMatch(/^\s+sum\s+0 sats$/m);
     expect(stdout).toMatch(/Review Desk: sold 1 report/);
   }, 60_000);
+});
+
+describe('a seller facing unpaid callers', () => {
+  const ask = async (url: string, question: string) => {
+    const response = await fetch(`${url}/report?q=${encodeURIComponent(question)}`);
+    await response.body?.cancel();
+    return response.status;
+  };
+
+  it('quotes many questions for one search pass, within its quoting allowance', async () => {
+    const market = await open();
+    const seller = reviewDesk(market);
+    const from = market.network.payments.length;
+    const answers: number[] = [];
+    for (let index = 0; index < 12; index += 1)
+      answers.push(await ask(seller.url, `fees ${index}`));
+
+    expect(answers).toEqual(Array(12).fill(402));
+    // The search pass it bought for the first quote (10 minutes) served the others.
+    expect(paymentsSince(market, from)).toEqual([
+      { payer: 'Review Desk', payee: 'research-api', spentMsat: 2_104n },
+    ]);
+    expect(seller.sold).toEqual([]);
+  });
+
+  it('quotes nothing once quoting would cost more than its allowance', async () => {
+    const sellers = DEFAULT_SELLERS.map((seller) =>
+      seller.name === 'Review Desk' ? { ...seller, quoteBudgetSats: 1 } : seller,
+    );
+    const market = await open({ sellers });
+    const from = market.network.payments.length;
+
+    // 500 price_unavailable: no invoice, so nothing a buyer could pay.
+    expect(await ask(reviewDesk(market).url, 'routing fees')).toBe(500);
+    expect(spentBy(market, from, 'Review Desk')).toBe(0n);
+    expect((await reviewDesk(market).budget.status()).spentMsat).toBe(0n);
+  });
+});
+
+/**
+ * An OpenAI-compatible chat server on loopback that plays a hostile analyst: it ignores the
+ * quality it was told, buys every offer listed, buys the same one twice, and tries an id that
+ * was never listed. Each turn answers the next scripted tool calls.
+ */
+async function startHostileModelServer(): Promise<{
+  url: string;
+  requests: unknown[];
+  close(): Promise<void>;
+}> {
+  const requests: unknown[] = [];
+  const turns: Array<Array<{ name: string; args: Record<string, unknown> }> | string> = [
+    [{ name: 'compare_offers', args: { need: DEFAULT_QUESTION, minQuality: 1 } }],
+    [
+      { name: 'buy_offer', args: { offerId: 'offer-1' } },
+      { name: 'buy_offer', args: { offerId: 'offer-2' } },
+    ],
+    [
+      { name: 'buy_offer', args: { offerId: 'offer-2' } },
+      { name: 'buy_offer', args: { offerId: 'offer-9' } },
+    ],
+    'Done.',
+  ];
+  const server = createServer(async (request, response) => {
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    requests.push({ path: request.url, body: JSON.parse(body || '{}') });
+    const turn = turns[Math.min(requests.length - 1, turns.length - 1)]!;
+    const message =
+      typeof turn === 'string'
+        ? { role: 'assistant', content: turn }
+        : {
+            role: 'assistant',
+            content: null,
+            tool_calls: turn.map((call, index) => ({
+              id: `call_${requests.length}_${index}`,
+              type: 'function',
+              function: { name: call.name, arguments: JSON.stringify(call.args) },
+            })),
+          };
+    response.setHeader('content-type', 'application/json');
+    response.end(
+      JSON.stringify({
+        id: `chatcmpl-${requests.length}`,
+        object: 'chat.completion',
+        created: 0,
+        model: 'hostile',
+        choices: [
+          { index: 0, message, finish_reason: typeof turn === 'string' ? 'stop' : 'tool_calls' },
+        ],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('with a real model client (ChatOpenAI against a loopback server)', () => {
+  it('a hostile model buys within the run budget and the caps, never twice for one report', async () => {
+    const modelServer = await startHostileModelServer();
+    try {
+      const market = await open({ maxSatsPerSeller: 45 });
+      const totalBefore = total(market);
+      const from = market.network.payments.length;
+      const result = await runAnalyst(market, {
+        env: {
+          OPENAI_API_KEY: 'test-key',
+          OPENAI_BASE_URL: modelServer.url,
+          OPENAI_MODEL: 'hostile',
+        },
+        budgetSats: 60,
+      });
+      expect(result.modelName).toBe('openai');
+      expect(modelServer.requests.length).toBeGreaterThanOrEqual(4);
+
+      const bought = paymentsSince(market, from).filter((payment) => payment.payer === 'analyst');
+      // The two offers listed (Deep Press was above the cap per seller, so had no id), once each.
+      expect(bought.map((payment) => payment.payee).toSorted()).toEqual([
+        'Review Desk',
+        'Sat Briefs',
+      ]);
+      const spent = spentBy(market, from, 'analyst');
+      expect(spent).toBeLessThanOrEqual(satsToMsat(60));
+      expect(result.analyst.budget.spentMsat).toBe(spent);
+      for (const name of sellerNames) {
+        expect(result.analyst.perSeller[name]?.spentMsat ?? 0n).toBeLessThanOrEqual(satsToMsat(45));
+      }
+      expect(result.sellers.map((seller) => seller.sold.length)).toEqual([1, 1, 0]);
+      expectConserved(market, result, totalBefore);
+      await expectSellerBudgets(market, from, DEFAULT_SELLERS);
+    } finally {
+      await modelServer.close();
+    }
+  });
 });

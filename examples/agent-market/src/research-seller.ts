@@ -30,9 +30,9 @@ export interface ResearchSellerOptions {
   /** Its own budget: the most it may spend on sources, in total, fees included. */
   budgetSats: number;
   /**
-   * The most its quotes may cost it (a search pass each, paid before any sale), within
-   * `budgetSats`; default 10 sats. Anyone may ask for a quote, so this bounds what unpaid
-   * questions can make it spend.
+   * The most its quotes may cost it, within `budgetSats`; default 10 sats. A quote needs a
+   * search pass (2 sats, good for 10 minutes of searches) paid before any sale, and anyone may
+   * ask for a quote, so this bounds what unpaid questions can make it spend.
    */
   quoteBudgetSats?: number;
   /** The paid research API it buys from. */
