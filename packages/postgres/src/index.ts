@@ -1,0 +1,9 @@
+export {
+  createPool,
+  describeDatabaseUrl,
+  type PostgresOptions,
+  type PostgresTarget,
+  PostgresUnavailableError,
+} from './connection.js';
+export { createPostgresLedger, type PostgresLedgerOptions } from './postgres-ledger.js';
+export { type MigrateResult, migrate, SCHEMA_VERSION } from './schema.js';
