@@ -1,4 +1,4 @@
-import { L402Error } from '@l402kit/core';
+import { DatabaseUnavailableError, L402Error } from '@l402kit/core';
 import pg from 'pg';
 
 /** A pool you own, or a connection string (`postgres://user:password@host:5432/db`). */
@@ -10,15 +10,6 @@ export interface PostgresOptions {
    * not starting with a digit, at most 63 characters.
    */
   schema?: string;
-}
-
-/**
- * PostgreSQL cannot be reached or did not answer as expected (connection refused, lost,
- * authentication failed, schema missing or from a newer version). Thrown before a payment:
- * nothing was paid. The message never contains the connection string or its password.
- */
-export class PostgresUnavailableError extends L402Error {
-  override readonly code = 'DATABASE_UNAVAILABLE';
 }
 
 /** A connection the ledger and the store share: the pool and the quoted schema. */
@@ -117,13 +108,17 @@ export function isRetryable(error: unknown): boolean {
   );
 }
 
-/** The error callers see: typed, nothing paid, and no connection string or password in it. */
+/**
+ * The error callers see when PostgreSQL cannot be reached or did not answer as expected
+ * (connection refused or lost, authentication failed, schema missing or newer): core's
+ * `DatabaseUnavailableError`, nothing paid, and no connection string or password in it.
+ */
 export function unavailable(action: string, error: unknown): Error {
   // Our own refusals (a level that does not exist, a bad token) pass through as they are.
   if (error instanceof L402Error || error instanceof RangeError || error instanceof TypeError) {
     return error;
   }
-  return new PostgresUnavailableError(
+  return new DatabaseUnavailableError(
     `PostgreSQL could not ${action} (${redact(describeCause(error))}). Nothing was paid.`,
     { paid: false },
   );

@@ -3,7 +3,6 @@ export {
   describeDatabaseUrl,
   type PostgresOptions,
   type PostgresTarget,
-  PostgresUnavailableError,
 } from './connection.js';
 export { createPostgresLedger, type PostgresLedgerOptions } from './postgres-ledger.js';
 export { type MigrateResult, migrate, SCHEMA_VERSION } from './schema.js';

@@ -1,5 +1,6 @@
 import {
   BudgetExceededError,
+  DatabaseUnavailableError,
   createBudget,
   createMemoryLedger,
   type LedgerReserveRequest,
@@ -8,7 +9,6 @@ import {
 import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresUnavailableError } from './connection.js';
 import { createPostgresLedger } from './postgres-ledger.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { startTestDatabase, type TestDatabase } from './test-support.js';
@@ -301,7 +301,7 @@ describe('the schema', () => {
     const error = await ledger
       .reserve({ levels: ['daily'], amountMsat: 1n, maxFeeMsat: 0n, host })
       .catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(PostgresUnavailableError);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', paid: false });
     expect(String((error as Error).message)).toMatch(/run migrate\(\) or `l402kit db migrate`/);
   });
@@ -328,7 +328,7 @@ describe('the schema', () => {
     url.password = 'hunter2-secret';
     const ledger = createPostgresLedger(url.href, { schema: database.freshSchema() });
     const error = (await ledger.listLevels().catch((caught: unknown) => caught)) as Error;
-    expect(error).toBeInstanceOf(PostgresUnavailableError);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error.message).toMatch(/password authentication failed/);
     expect(`${error.message} ${String(error.stack)} ${JSON.stringify(error)}`).not.toContain(
       'hunter2',

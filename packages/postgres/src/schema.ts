@@ -81,8 +81,9 @@ CREATE TABLE tokens (
   amount_msat numeric NOT NULL,
   fee_msat numeric NOT NULL,
   state text NOT NULL CHECK (state IN ('pending', 'paid')),
-  created_at bigint NOT NULL,
-  expires_at bigint
+  -- Any finite number of milliseconds a token may carry.
+  created_at double precision NOT NULL,
+  expires_at double precision
 );
 CREATE INDEX tokens_origin_scope ON tokens (origin, scope);
 
