@@ -156,8 +156,10 @@ export {
 } from './client/policy.js';
 export {
   type ClaimResult,
+  coveringScopes,
   isTokenUsable,
   MemoryTokenStore,
+  protectToken,
   type RedactedToken,
   redactToken,
   type StoredToken,
@@ -167,6 +169,8 @@ export {
   tokenKey,
   tokenScope,
   tokenTarget,
+  validateClaim,
+  validateToken,
 } from './tokens/token-store.js';
 export { FileTokenStore, type FileTokenStoreOptions } from './tokens/file-token-store.js';
 export {
@@ -174,6 +178,7 @@ export {
   PaymentLoopBook,
   type PaymentLoopReport,
   paymentLoopTarget,
+  validatePaymentLoop,
 } from './tokens/payment-loops.js';
 export type { PaymentLoopOptions } from './client/payment-loop-guard.js';
 export { createSingleFlight, type SingleFlight } from './client/single-flight.js';

@@ -6,3 +6,4 @@ export {
 } from './connection.js';
 export { createPostgresLedger, type PostgresLedgerOptions } from './postgres-ledger.js';
 export { type MigrateResult, migrate, SCHEMA_VERSION } from './schema.js';
+export { PostgresTokenStore, type PostgresTokenStoreOptions } from './postgres-token-store.js';

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import {
   type Connection,
   connect,
@@ -163,15 +164,18 @@ export async function migrateConnection(connection: Connection): Promise<Migrate
 }
 
 /** The schema's recorded version, 0 when it has none. */
-export async function schemaVersion(connection: Connection): Promise<number> {
-  const found = await connection.pool.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [
+export async function schemaVersion(
+  connection: Connection,
+  client: Pick<pg.Pool, 'query'> = connection.pool,
+): Promise<number> {
+  const found = await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [
     `${connection.schema}.schema_version`,
   ]);
   if (!found.rows[0].present) return 0;
-  return versionOf(connection.pool, connection.schema);
+  return versionOf(client, connection.schema);
 }
 
-async function versionOf(client: Pick<import('pg').Pool, 'query'>, schema: string) {
+async function versionOf(client: Pick<pg.Pool, 'query'>, schema: string) {
   const result = await client.query(
     `SELECT coalesce(max(version), 0) AS version FROM ${schema}.schema_version`,
   );
@@ -185,9 +189,12 @@ const checked = new WeakMap<object, Set<string>>();
  * Resolves once the schema is at this package's version (checked once per pool and schema);
  * rejects, telling how to create it, when it is missing, older or newer.
  */
-export async function requireSchema(connection: Connection): Promise<void> {
+export async function requireSchema(
+  connection: Connection,
+  client: Pick<pg.Pool, 'query'> = connection.pool,
+): Promise<void> {
   if (checked.get(connection.pool)?.has(connection.schemaName)) return;
-  const version = await schemaVersion(connection);
+  const version = await schemaVersion(connection, client);
   if (version > SCHEMA_VERSION) throw newerSchema(connection.schemaName, version);
   if (version < SCHEMA_VERSION) {
     throw new SchemaMissingError(

@@ -2,8 +2,13 @@ import type pg from 'pg';
 import { type Connection, isRetryable, unavailable } from './connection.js';
 import { requireSchema } from './schema.js';
 
-/** Attempts per operation when the connection drops or the server asks to retry. */
-const ATTEMPTS = 4;
+/**
+ * Attempts per operation when connections drop or the server asks to retry: enough to ride
+ * out a burst of dropped connections or a failover (the waits between them add up to about
+ * 1.5 s), few enough that a database that is down fails the call, nothing paid, instead of
+ * hanging it. Counted in attempts, not time: waiting for a free connection is not failing.
+ */
+const ATTEMPTS = 10;
 
 /**
  * Runs `work` in one transaction on a pooled connection and commits it. A dropped
@@ -32,15 +37,12 @@ export async function withClient<T>(
   action: string,
   work: (client: pg.PoolClient, attempt: number) => Promise<T>,
 ): Promise<T> {
-  try {
-    await requireSchema(connection);
-  } catch (error) {
-    throw unavailable(action, error);
-  }
   for (let attempt = 0; ; attempt++) {
     let client: pg.PoolClient | undefined;
     try {
       client = await connection.pool.connect();
+      listenForErrors(client);
+      await requireSchema(connection, client);
       const result = await work(client, attempt);
       client.release();
       return result;
@@ -51,9 +53,25 @@ export async function withClient<T>(
         client.release(broken ? toError(error) : undefined);
       }
       if (!isRetryable(error) || attempt + 1 >= ATTEMPTS) throw unavailable(action, error);
-      await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * Math.random()));
+      // Jittered, so that workers cut off together do not come back together.
+      const backoff = Math.min(250, 5 * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, backoff * (0.5 + Math.random() / 2)));
     }
   }
+}
+
+// Clients that already have our error listener (pools reuse them).
+const listening = new WeakSet<pg.PoolClient>();
+
+/**
+ * A connection that fails while checked out (the server ended it between two queries) emits
+ * 'error', which would crash the process without a listener; the failure then reaches us as
+ * the next query's rejection, and the work is retried.
+ */
+function listenForErrors(client: pg.PoolClient): void {
+  if (listening.has(client)) return;
+  listening.add(client);
+  client.on('error', () => {});
 }
 
 async function rollback(client: pg.PoolClient): Promise<boolean> {

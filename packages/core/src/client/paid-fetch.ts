@@ -1,6 +1,7 @@
 import { satsToMsat } from '../amount.js';
 import type { Budget } from '../budget/budget.js';
 import { createBudget } from '../budget/budget.js';
+import { budgetsToCharge, currentRunBudget } from '../budget/run-budget.js';
 import { checkFeeLimit, DEFAULT_FEE_LIMIT, type FeeLimit } from '../budget/fee-limit.js';
 import { InvalidOptionError, L402Error, RequestFailedError } from '../errors.js';
 import { redactCause, redactUrl } from '../redact.js';
@@ -150,9 +151,14 @@ export function createPaidFetch(options: PaidFetchOptions): PaidFetch {
   paidFetch.quote = (input, init) => quote(state, input, init);
   paidFetch.resolvePending = async () => {
     const results: PendingResolution[] = [];
+    // A payment a process that died had reserved is charged to these budgets' ledgers.
+    const settling = {
+      ...state.purchase,
+      budgets: budgetsToCharge(state.budget, currentRunBudget()),
+    };
     for (const token of await state.tokenStore.list()) {
       if (token.state !== 'pending') continue;
-      results.push(await resolvePending(state.purchase, token));
+      results.push(await resolvePending(settling, token));
     }
     return results;
   };

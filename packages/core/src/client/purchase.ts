@@ -1,5 +1,10 @@
 import { type Msat, msatToSats } from '../amount.js';
-import { type Budget, type Reservation, reserveInBudgets } from '../budget/budget.js';
+import {
+  type Budget,
+  type Reservation,
+  reserveInBudgets,
+  settleLeftOpen,
+} from '../budget/budget.js';
 import { macaroonExpiry } from '../protocol/caveats.js';
 import { checkChallenge } from '../protocol/check-challenge.js';
 import { formatCredential, isSendableToken } from '../protocol/credential.js';
@@ -507,7 +512,10 @@ async function settlePending(
 type SettleContext = Pick<
   PurchaseContext,
   'wallet' | 'tokenStore' | 'unresolved' | 'spendLog' | 'emit'
->;
+> & {
+  /** Whose durable ledgers may hold the reservation of a process that died meanwhile. */
+  budgets?: Budget[];
+};
 
 /** Records what the wallet said about a pending payment: paid, failed, or still unknown. */
 async function applyStatus(
@@ -527,6 +535,11 @@ async function applyStatus(
   if (status.state === 'succeeded' && isPreimageFor(status.preimage, pending.paymentHash)) {
     await settleAll(reservations, (reservation) => reservation.commit(status.feeMsat));
     context.unresolved.delete(pending.paymentHash);
+    // Reserved by a process that died before it knew: charged here, once.
+    await settleLeftOpen(context.budgets ?? [], pending.paymentHash, {
+      paid: true,
+      feeMsat: status.feeMsat,
+    });
     const token: StoredToken = {
       ...pending,
       preimage: status.preimage.toLowerCase(),
@@ -549,6 +562,7 @@ async function applyStatus(
   if (status.state === 'failed') {
     await settleAll(reservations, (reservation) => reservation.release());
     context.unresolved.delete(pending.paymentHash);
+    await settleLeftOpen(context.budgets ?? [], pending.paymentHash, { paid: false });
     await dropToken(context.tokenStore, pending);
     await context.spendLog?.append(logEntry(url, pending, 0n, 'resolved-failed'));
     context.emit({
