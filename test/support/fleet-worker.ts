@@ -27,7 +27,8 @@ const paidFetch = createPaidFetch({
   // The sandbox charges exactly 1 sat per payment: reserved is then what is spent.
   feeLimit: { baseMsat: 1_000n, ppm: 0 },
   policy: { allowPrivateNetwork: true, requireHttps: false },
-  paymentTimeoutMs: Number(PAYMENT_TIMEOUT_MS ?? 5_000),
+  // Long, so that a worker waiting for another's payment on a busy machine does not give up.
+  paymentTimeoutMs: Number(PAYMENT_TIMEOUT_MS ?? 30_000),
 });
 
 async function fetchOne(url: string) {

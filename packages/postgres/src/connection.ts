@@ -42,6 +42,7 @@ export function connect(target: PostgresTarget, options: PostgresOptions = {}): 
   } else {
     throw new TypeError('expected a pg.Pool or a postgres:// connection string');
   }
+  watchClients(pool);
   return {
     pool,
     schema: `"${schemaName}"`,
@@ -80,6 +81,29 @@ export function describeDatabaseUrl(connectionString: string): string {
   }
   const user = url.username ? `${decodeURIComponent(url.username)}@` : '';
   return `postgres://${user}${url.host}${url.pathname}`;
+}
+
+// Pools whose new clients get our error listener, and clients that have it.
+const watchedPools = new WeakSet<object>();
+const listening = new WeakSet<object>();
+
+/**
+ * A connection that the server ends while no query runs on it (a terminated backend, a
+ * restart) emits 'error', which crashes the process when nothing listens. Every client of
+ * the pool gets a listener as it connects; the failure then reaches us as the next query's
+ * rejection, and the work is retried on another connection.
+ */
+function watchClients(pool: pg.Pool): void {
+  if (watchedPools.has(pool) || typeof pool.on !== 'function') return;
+  watchedPools.add(pool);
+  pool.on('connect', listenForErrors);
+}
+
+/** Adds the error listener to a client that has none of ours yet (pools reuse clients). */
+export function listenForErrors(client: pg.PoolClient | pg.Client): void {
+  if (listening.has(client)) return;
+  listening.add(client);
+  client.on('error', () => {});
 }
 
 function isPoolLike(value: unknown): value is pg.Pool {

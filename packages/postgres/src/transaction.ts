@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type Connection, isRetryable, unavailable } from './connection.js';
+import { type Connection, isRetryable, listenForErrors, unavailable } from './connection.js';
 import { requireSchema } from './schema.js';
 
 /**
@@ -58,20 +58,6 @@ export async function withClient<T>(
       await new Promise((resolve) => setTimeout(resolve, backoff * (0.5 + Math.random() / 2)));
     }
   }
-}
-
-// Clients that already have our error listener (pools reuse them).
-const listening = new WeakSet<pg.PoolClient>();
-
-/**
- * A connection that fails while checked out (the server ended it between two queries) emits
- * 'error', which would crash the process without a listener; the failure then reaches us as
- * the next query's rejection, and the work is retried.
- */
-function listenForErrors(client: pg.PoolClient): void {
-  if (listening.has(client)) return;
-  listening.add(client);
-  client.on('error', () => {});
 }
 
 async function rollback(client: pg.PoolClient): Promise<boolean> {
