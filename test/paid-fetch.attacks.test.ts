@@ -22,6 +22,7 @@ import {
 import { startHostileSeller, succeededPayments } from './support/hostile-seller.js';
 import { countingFetch } from './support/counting-fetch.js';
 import { rejection, succeeded } from './support/outcomes.js';
+import { startPaidApi } from './support/paid-api.js';
 
 const loopbackPolicy = { allowPrivateNetwork: true, requireHttps: false };
 const MiB = 1024 * 1024;
@@ -62,11 +63,14 @@ describe('issue 11 audit, item 9: a payment loop through a redirect', () => {
       return paymentRequired(challengeHeader(merchant.createInvoice({ amountSats: 10 })));
     });
     const paidFetch = createPaidFetch({ wallet: payer.wallet, policy: loopbackPolicy });
-    const first = await rejection(paidFetch(`${server.url}/start`));
+    // The query is a secret of the caller's: no message may carry it (item 7).
+    const start = `${server.url}/start?api_key=query-secret-7`;
+    const first = await rejection(paidFetch(start));
     expect(first).toMatchObject({ code: 'PAYMENT_LOOP', paid: true, amountMsat: 10_000n });
     expect(first.message).toContain('will not be paid again');
     for (let call = 0; call < 3; call++) {
-      const again = await rejection(paidFetch(`${server.url}/start`));
+      const again = await rejection(paidFetch(start));
+      expect(again.message).not.toContain('query-secret-7');
       expect(again).toMatchObject({ code: 'PAYMENT_LOOP_REFUSED', paid: false });
       expect(again.message).toContain('Nothing was paid.');
       expect(again.message).toContain(`${server.url}/start, which redirects here,`);
@@ -294,3 +298,48 @@ async function callTool(client: Client, name: string, args: Record<string, unkno
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
   return { text: result.content.map((part) => (part.type === 'text' ? part.text : '')).join('') };
 }
+
+describe('issue 11 audit, item 6: spellings the URL parser turns into one address', () => {
+  it('issue 11 item 6: one number, hex, octal, short, trailing-dot and mapped forms of 127.0.0.1 share its per-host cap', async () => {
+    const api = await startPaidApi();
+    cleanups.push(api.close);
+    const port = new URL(api.url).port;
+    // 10 sats plus at most 1.1 sats of fee fit once in 15 sats per host.
+    const paidFetch = createPaidFetch({
+      wallet: api.payer.wallet,
+      budget: createBudget({ maxSats: 1_000, maxSatsPerHost: 15 }),
+      policy: loopbackPolicy,
+    });
+    expect((await paidFetch(`http://127.0.0.1:${port}/first`)).l402.paid).toBe(true);
+    for (const host of [
+      '2130706433',
+      '0x7f.1',
+      '0x7f000001',
+      '0177.0.0.1',
+      '127.1',
+      '127.000.000.001',
+      '127.0.0.1.',
+      'LocalHost',
+      '[0:0:0:0:0:ffff:7f00:1]',
+      '[::FFFF:127.0.0.1]',
+    ]) {
+      const error = await rejection(paidFetch(`http://${host}:${port}/${host}`));
+      expect([host, error.code, error.paid]).toEqual([host, 'BUDGET_EXCEEDED', false]);
+    }
+    expect(succeeded(api.network)).toBe(1);
+  });
+});
+
+describe('issue 11 audit, item 3: addresses that reach this machine without naming it', () => {
+  it('issue 11 item 3: 0.0.0.0, [::] and their spellings are refused before any request is sent', async () => {
+    const { payer } = sandbox();
+    const server = await crafted(() => new Response('a loopback-only service'));
+    const port = new URL(server.url).port;
+    const paidFetch = createPaidFetch({ wallet: payer.wallet, policy: { requireHttps: false } });
+    for (const host of ['0.0.0.0', '0', '0x0', '[::]', '[::ffff:0.0.0.0]', '[::127.0.0.1]']) {
+      const error = await rejection(paidFetch(`http://${host}:${port}/internal`));
+      expect([host, error.code, error.paid]).toEqual([host, 'POLICY_DENIED', false]);
+    }
+    expect(server.requests).toHaveLength(0);
+  });
+});

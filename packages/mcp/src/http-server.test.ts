@@ -146,6 +146,30 @@ describe('startMcpHttpServer', () => {
     expect(await withHost(`localhost:${port}`)).toBe(200);
   });
 
+  it('item 4: answers 401 to a stranger without reading its 100 MiB body, and 413 past the body limit, opening no session', async () => {
+    const http = await start();
+    const { port } = new URL(http.url);
+    // Only the head is sent: the answer must come without the body it announces.
+    const stranger = await rawExchange(port, {
+      'content-length': String(100 * 1024 * 1024),
+      'content-type': 'application/json',
+    });
+    expect(stranger).toMatch(/^HTTP\/1\.1 401 /);
+    // With the token, the body is read up to the limit (1 MiB) and no further.
+    const oversized = await rawExchange(
+      port,
+      {
+        authorization: `Bearer ${http.authToken}`,
+        'content-length': String(100 * 1024 * 1024),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      Buffer.alloc(2 * 1024 * 1024, ' '),
+    );
+    expect(oversized).toMatch(/^HTTP\/1\.1 413 /);
+    expect(http.sessionCount).toBe(0);
+  });
+
   it('refuses allowedOrigins entries that are not origins', async () => {
     await expect(
       start({ allowedOrigins: ['https://app.example.com/path'] }),
@@ -177,5 +201,37 @@ async function initializeWithHost(url: string, host: string, token: string): Pro
     );
     outgoing.on('error', reject);
     outgoing.end(INITIALIZE);
+  });
+}
+
+/**
+ * Sends a POST head (and `bodyStart`, if any) over a raw socket, never the rest of the body it
+ * announces, and resolves with the first bytes of the answer.
+ */
+async function rawExchange(
+  port: string,
+  headers: Record<string, string>,
+  bodyStart?: Buffer,
+): Promise<string> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      const head = Object.entries({ host: `127.0.0.1:${port}`, ...headers })
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
+      socket.write(`POST /mcp HTTP/1.1\r\n${head}\r\n`);
+      // Errors once the server stops reading are expected; the answer is what counts.
+      if (bodyStart) socket.write(bodyStart, () => {});
+    });
+    let answer = '';
+    socket.on('data', (data) => {
+      answer += data.toString('latin1');
+      if (answer.includes('\r\n\r\n')) socket.destroy();
+    });
+    // The server may reset the connection once it stops reading; what it answered still counts.
+    socket.on('error', () => {});
+    socket.once('close', () =>
+      answer ? resolve(answer) : reject(new Error('the server closed without an answer')),
+    );
   });
 }
