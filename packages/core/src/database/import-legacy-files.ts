@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSpendLog } from '../client/spend-log.js';
 import { FileTokenStore } from '../tokens/file-token-store.js';
+import { insertLoopRow, insertTokenRow } from '../tokens/sqlite-token-store.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 export interface LegacyFiles {
@@ -38,51 +39,9 @@ export async function importLegacyFiles(
       const loops = await store.listPaymentLoops();
       const summary = database.write(() => {
         let added = 0;
-        for (const token of tokens) {
-          // A token the database already has (written by a newer process) wins.
-          const { changes } = database
-            .statement(
-              `INSERT OR IGNORE INTO tokens (key, origin, scope, method, scheme, macaroon, preimage,
-                 payment_hash, invoice, amount_msat, fee_msat, state, created_at, expires_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              token.key,
-              token.origin,
-              token.scope,
-              token.method ?? null,
-              token.scheme,
-              token.macaroon,
-              token.preimage ?? null,
-              token.paymentHash,
-              token.invoice,
-              token.amountMsat.toString(),
-              token.feeMsat.toString(),
-              token.state,
-              Math.trunc(token.createdAt),
-              token.expiresAt === undefined ? null : Math.trunc(token.expiresAt),
-            );
-          added += Number(changes);
-        }
-        for (const loop of loops) {
-          database
-            .statement(
-              `INSERT OR IGNORE INTO payment_loops
-                 (key, origin, scope, method, count, amount_msat, payment_hash, first_at, last_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              loop.key,
-              loop.origin,
-              loop.scope ?? null,
-              loop.method ?? null,
-              loop.count,
-              loop.amountMsat.toString(),
-              loop.paymentHash,
-              Math.trunc(loop.firstAt),
-              Math.trunc(loop.lastAt),
-            );
-        }
+        // A token the database already has (written by a newer process) wins.
+        for (const token of tokens) added += insertTokenRow(database, token, 'IGNORE');
+        for (const loop of loops) insertLoopRow(database, loop, 'IGNORE');
         const pending = tokens.filter((token) => token.state === 'pending').length;
         const summary = `imported ${added} of ${tokens.length} tokens${pending > 0 ? ` (${pending} pending: resolved through the wallet before anything is paid)` : ''} from ${files.tokenFile}`;
         recordImport(database, source, summary, now());

@@ -165,23 +165,7 @@ export class SqliteTokenStore implements TokenStore {
     return this.#database.write(() => {
       const existing = this.#loopRow(report.key);
       const loop = new PaymentLoopBook(existing ? [existing] : []).record({ ...report });
-      this.#database
-        .statement(
-          `INSERT OR REPLACE INTO payment_loops
-             (key, origin, scope, method, count, amount_msat, payment_hash, first_at, last_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          loop.key,
-          loop.origin,
-          loop.scope ?? null,
-          loop.method ?? null,
-          loop.count,
-          loop.amountMsat.toString(),
-          loop.paymentHash,
-          Math.trunc(loop.firstAt),
-          Math.trunc(loop.lastAt),
-        );
+      insertLoopRow(this.#database, loop, 'REPLACE');
       return loop;
     });
   }
@@ -229,28 +213,7 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   #insert(token: StoredToken): void {
-    this.#database
-      .statement(
-        `INSERT OR REPLACE INTO tokens (key, origin, scope, method, scheme, macaroon, preimage,
-           payment_hash, invoice, amount_msat, fee_msat, state, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        token.key,
-        token.origin,
-        token.scope,
-        token.method ?? null,
-        token.scheme,
-        token.macaroon,
-        token.preimage ?? null,
-        token.paymentHash,
-        token.invoice,
-        token.amountMsat.toString(),
-        token.feeMsat.toString(),
-        token.state,
-        Math.trunc(token.createdAt),
-        token.expiresAt === undefined ? null : Math.trunc(token.expiresAt),
-      );
+    insertTokenRow(this.#database, token, 'REPLACE');
   }
 
   // The cache holds paid tokens only: a pending one must always be read from the database.
@@ -316,4 +279,63 @@ function tokenOf(row: TokenRow): StoredToken {
   if (row.expires_at !== null) token.expiresAt = Number(row.expires_at);
   // Frozen, and redacted when printed or serialised, as every store hands tokens out.
   return protectToken(token);
+}
+
+/**
+ * Writes `token`'s row inside the caller's write transaction: over the row of the same key
+ * (REPLACE) or not at all when the key has one (IGNORE). Returns the rows written (0 or 1).
+ */
+export function insertTokenRow(
+  database: SqliteDatabase,
+  token: StoredToken,
+  onConflict: 'REPLACE' | 'IGNORE',
+): number {
+  const { changes } = database
+    .statement(
+      `INSERT OR ${onConflict} INTO tokens (key, origin, scope, method, scheme, macaroon, preimage,
+         payment_hash, invoice, amount_msat, fee_msat, state, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      token.key,
+      token.origin,
+      token.scope,
+      token.method ?? null,
+      token.scheme,
+      token.macaroon,
+      token.preimage ?? null,
+      token.paymentHash,
+      token.invoice,
+      token.amountMsat.toString(),
+      token.feeMsat.toString(),
+      token.state,
+      Math.trunc(token.createdAt),
+      token.expiresAt === undefined ? null : Math.trunc(token.expiresAt),
+    );
+  return Number(changes);
+}
+
+/** Writes a payment-loop record's row inside the caller's write transaction, like insertTokenRow. */
+export function insertLoopRow(
+  database: SqliteDatabase,
+  loop: PaymentLoop,
+  onConflict: 'REPLACE' | 'IGNORE',
+): void {
+  database
+    .statement(
+      `INSERT OR ${onConflict} INTO payment_loops
+         (key, origin, scope, method, count, amount_msat, payment_hash, first_at, last_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      loop.key,
+      loop.origin,
+      loop.scope ?? null,
+      loop.method ?? null,
+      loop.count,
+      loop.amountMsat.toString(),
+      loop.paymentHash,
+      Math.trunc(loop.firstAt),
+      Math.trunc(loop.lastAt),
+    );
 }
