@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createBudget,
+  createL402ToolApprovals,
   createL402Tools,
   createPaidFetch,
   L402Error,
@@ -18,6 +19,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { approvalPaidFetch, startApprovalApi } from './support/approval-api.js';
 import { dropMidBody, startHostileSeller } from './support/hostile-seller.js';
 import { startPaidApi } from './support/paid-api.js';
 
@@ -137,6 +139,54 @@ describe('issue 15 item 7: tool failure messages', () => {
     )('l402_fetch', { url: `${silent.url}/x` });
 
     for (const [name, text] of Object.entries(texts)) {
+      expect({ name, text, defects: messageDefects(text) }).toMatchObject({ defects: [] });
+    }
+  });
+
+  it('issue 15 item 7: approval refusals (issue 16) read as clean sentences, each fact once', async () => {
+    const api = await startApprovalApi();
+    closers.push(api.close);
+    const paidFetch = approvalPaidFetch(api);
+    const specs = createL402Tools({ paidFetch });
+    const approvals = createL402ToolApprovals(specs);
+    const fetchTool = specs.find((spec) => spec.name === 'l402_fetch')!;
+    const texts: Record<string, string> = {};
+    const input = (path: string) => ({ url: `${api.url}${path}` });
+
+    texts.noApproval = await fetchTool.execute(input('/unasked'));
+    await approvals.check('l402_fetch', input('/declined'), 'call-declined');
+    texts.declined = approvals.decline('call-declined', 'l402_fetch');
+    await approvals.check('l402_fetch', input('/raised'), 'call-raised');
+    const raised = approvals.approve('call-raised', 'l402_fetch', input('/raised'))!;
+    api.setPrice(40);
+    texts.priceRaised = await fetchTool.execute(input('/raised'), { approval: raised });
+    api.setPrice(25);
+    await approvals.check('l402_fetch', input('/payee'), 'call-payee');
+    const payee = approvals.approve('call-payee', 'l402_fetch', input('/payee'))!;
+    api.switchPayee();
+    texts.otherPayee = await fetchTool.execute(input('/payee'), { approval: payee });
+    texts.replayed = await fetchTool.execute(input('/payee'), { approval: payee });
+
+    // A client that cannot ask its person (no elicitation), through MCP.
+    const server = createL402McpServer({ paidFetch });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+    closers.push(async () => {
+      await client.close();
+      await server.close();
+    });
+    const result = (await client.callTool({
+      name: 'l402_fetch',
+      arguments: input('/mcp'),
+    })) as CallToolResult;
+    texts.mcpCannotAsk = result.content
+      .map((part) => (part.type === 'text' ? part.text : ''))
+      .join('');
+
+    expect(api.network.payments).toHaveLength(0);
+    for (const [name, text] of Object.entries(texts)) {
+      expect(text, name).toMatch(/APPROVAL_(REQUIRED|DENIED)/);
       expect({ name, text, defects: messageDefects(text) }).toMatchObject({ defects: [] });
     }
   });
