@@ -66,6 +66,22 @@ function toolsOf(paidFetch: PaidFetch, enablePayInvoice = false) {
     tools.find((tool) => tool.name === name)!.execute(input as never);
 }
 
+/** l402_fetch of `url` through `server`, from an MCP client that cannot elicit: the text it gets. */
+async function fetchThroughMcp(server: ReturnType<typeof createL402McpServer>, url: string) {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  closers.push(async () => {
+    await client.close();
+    await server.close();
+  });
+  const result = (await client.callTool({
+    name: 'l402_fetch',
+    arguments: { url },
+  })) as CallToolResult;
+  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
 async function paidApi() {
   const api = await startPaidApi();
   closers.push(api.close);
@@ -81,18 +97,7 @@ describe('issue 15 item 7: tool failure messages', () => {
       policy: loopbackPolicy,
     });
     const server = createL402McpServer({ paidFetch, budgetPerSessionSats: 5 });
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const client = new Client({ name: 'test', version: '1.0.0' });
-    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
-    closers.push(async () => {
-      await client.close();
-      await server.close();
-    });
-    const result = (await client.callTool({
-      name: 'l402_fetch',
-      arguments: { url: `${api.url}/doc` },
-    })) as CallToolResult;
-    const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+    const text = await fetchThroughMcp(server, `${api.url}/doc`);
     expect(text).toContain('BUDGET_EXCEEDED');
     expect(messageDefects(text)).toEqual([]);
   });
@@ -168,21 +173,10 @@ describe('issue 15 item 7: tool failure messages', () => {
     texts.replayed = await fetchTool.execute(input('/payee'), { approval: payee });
 
     // A client that cannot ask its person (no elicitation), through MCP.
-    const server = createL402McpServer({ paidFetch });
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const client = new Client({ name: 'test', version: '1.0.0' });
-    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
-    closers.push(async () => {
-      await client.close();
-      await server.close();
-    });
-    const result = (await client.callTool({
-      name: 'l402_fetch',
-      arguments: input('/mcp'),
-    })) as CallToolResult;
-    texts.mcpCannotAsk = result.content
-      .map((part) => (part.type === 'text' ? part.text : ''))
-      .join('');
+    texts.mcpCannotAsk = await fetchThroughMcp(
+      createL402McpServer({ paidFetch }),
+      input('/mcp').url,
+    );
 
     expect(api.network.payments).toHaveLength(0);
     for (const [name, text] of Object.entries(texts)) {
