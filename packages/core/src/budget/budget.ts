@@ -298,28 +298,13 @@ export async function reserveInBudgets(
   return createReservation(budgets[0]!, parts, host, request.description, amount, maxFee);
 }
 
-/**
- * Settles what another process left open for one payment in the durable ledgers of these
- * budgets (it died between reserving and recording the outcome): committed with `feeMsat`
- * when the wallet says the payment went through, released when it surely failed. A ledger
- * settles an entry once, so two processes resolving the same payment charge it once. Never
- * rejects: a ledger that cannot be written leaves the entry counted, for a later try.
- */
-export async function settleLeftOpen(
-  budgets: Budget[],
-  paymentHash: string,
-  outcome: { paid: true; feeMsat: Msat } | { paid: false },
-): Promise<void> {
-  try {
-    const ledgers = new Set(
+/** The durable ledgers (database files or servers) holding levels of these budgets' chains. */
+export async function durableLedgersOf(budgets: Budget[]): Promise<SpendLedger[]> {
+  return [
+    ...new Set(
       (await chainOf(budgets)).map((ref) => ref.ledger).filter((ledger) => ledger.durable),
-    );
-    for (const ledger of ledgers) {
-      for (const entry of await ledger.openEntries({ paymentHash })) {
-        await (outcome.paid ? ledger.commit(entry.id, outcome.feeMsat) : ledger.release(entry.id));
-      }
-    }
-  } catch {}
+    ),
+  ];
 }
 
 /** A few sentences a model or a person can read: what is left, the caps, and the parents. */

@@ -1,10 +1,6 @@
 import { type Msat, msatToSats } from '../amount.js';
-import {
-  type Budget,
-  type Reservation,
-  reserveInBudgets,
-  settleLeftOpen,
-} from '../budget/budget.js';
+import { type Budget, type Reservation, reserveInBudgets } from '../budget/budget.js';
+import { settleLeftOpen } from '../budget/settle-open-reservations.js';
 import { macaroonExpiry } from '../protocol/caveats.js';
 import { checkChallenge } from '../protocol/check-challenge.js';
 import { formatCredential, isSendableToken } from '../protocol/credential.js';
