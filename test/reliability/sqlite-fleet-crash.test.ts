@@ -47,7 +47,7 @@ function fleetOfWorkers(fleet: SqliteFleet) {
     if (crashAfterPays > 0) killsAfterPay--;
     const worker = startSqliteWorker(fleet, {
       PAYMENT_TIMEOUT_MS,
-      ...(crashAfterPays > 0 ? { CRASH_AFTER_PAYS: String(crashAfterPays) } : {}),
+      ...(crashAfterPays > 0 ? { CRASH_AFTER_PAY: String(crashAfterPays) } : {}),
     });
     cleanups.push(() => worker.kill('SIGKILL'));
     return worker;

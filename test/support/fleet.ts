@@ -1,12 +1,15 @@
 // Worker processes that share durable budgets and tokens, driven over stdin/stdout: the test
 // writes URLs (a line each), the worker fetches them all at once and prints one JSON line per
-// URL. Used by the SQLite fleet tests (sqlite-fleet-worker.ts); any worker printing the same
-// lines can use these helpers.
+// URL. Used by the SQLite fleet (sqlite-fleet.ts) and the PostgreSQL fleet (postgres-fleet.ts).
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Price of every resource and the sandbox's routing fee in a fleet: a purchase costs exactly this. */
+export const PRICE_MSAT = 10_000n;
+export const FEE_MSAT = 1_000n;
 
 /** What a fleet worker prints per URL. */
 export interface FleetOutcome {

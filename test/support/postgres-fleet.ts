@@ -1,28 +1,20 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { migrate } from '@l402kit/postgres';
 import type pg from 'pg';
 import { startTestDatabase, type TestDatabase } from '../../packages/postgres/src/test-support.js';
+import {
+  calls as shuffledCalls,
+  FEE_MSAT,
+  PRICE_MSAT,
+  seededRandom,
+  startWorker as startSharedWorker,
+} from './fleet.js';
 import { type PaidApi, startPaidApi } from './paid-api.js';
 import type { LoopbackServer } from './serve-fetch.js';
 import { serveWallet } from './wallet-server.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const workerScript = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
+const workerScript = new URL('./fleet-worker.ts', import.meta.url);
 
-/** Price of every resource and the sandbox's routing fee: a purchase costs exactly this. */
-export const PRICE_MSAT = 10_000n;
-export const FEE_MSAT = 1_000n;
-
-/** What a fleet worker prints per URL (see fleet-worker.ts). */
-export interface FleetOutcome {
-  url: string;
-  status?: number;
-  paid?: boolean;
-  paymentHash?: string;
-  error?: { code: string; paid: boolean | 'unknown'; message: string };
-}
+export { FEE_MSAT, PRICE_MSAT } from './fleet.js';
 
 export interface Fleet {
   api: PaidApi;
@@ -74,69 +66,15 @@ export async function startFleet(k: number, database?: TestDatabase): Promise<Fl
 
 /** A fleet worker in another process (fleet-worker.ts). */
 export function startWorker(env: Record<string, string>) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    process.execPath,
-    ['--conditions=@l402kit/source', '--import', 'tsx', workerScript],
-    { cwd: root, env: { ...process.env, ...env } },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const outcomes: FleetOutcome[] = [];
-  let ready!: () => void;
-  const isReady = new Promise<void>((resolve) => {
-    ready = resolve;
-  });
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const parsed = JSON.parse(line) as FleetOutcome & { ready?: boolean };
-    if (parsed.ready) ready();
-    else outcomes.push(parsed);
-  });
-  return {
-    child,
-    outcomes,
-    exited,
-    ready: () =>
-      Promise.race([
-        isReady,
-        exited.then(() => {
-          throw new Error(`worker exited: ${stderr.slice(-2000)}`);
-        }),
-      ]),
-    fetch(urls: string[]) {
-      child.stdin.write(urls.map((url) => `${url}\n`).join(''));
-    },
-    stderr: () => stderr,
-    kill(signal: NodeJS.Signals = 'SIGTERM') {
-      child.kill(signal);
-      return exited;
-    },
-  };
+  return startSharedWorker(workerScript, env);
 }
 
-export type Worker = ReturnType<typeof startWorker>;
-
-/** `count` calls over `resources` resources, shuffled by a small seeded generator. */
+/** `count` calls over `resources` resources, shuffled by a seeded generator. */
 export function calls(baseUrl: string, count: number, resources: number, seed = 1): string[] {
-  let state = seed;
-  const random = () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-  const urls = Array.from({ length: count }, (_, index) => `${baseUrl}/r/${index % resources}`);
-  for (let index = urls.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [urls[index], urls[other]] = [urls[other]!, urls[index]!];
-  }
-  return urls;
+  return shuffledCalls(baseUrl, count, resources, seededRandom(seed));
 }
 
-/** Resolves once `condition` holds, checking every few milliseconds. */
-export async function eventually(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
-}
+export { eventually, type FleetOutcome, type Worker } from './fleet.js';
 
 /** The books the fleet left: ledger level, reservations and tokens, next to the sandbox's. */
 export async function fleetBooks(fleet: Fleet) {

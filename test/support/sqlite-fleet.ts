@@ -2,14 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteDatabase } from '@l402kit/core';
-import { startWorker } from './fleet.js';
+import { FEE_MSAT, PRICE_MSAT, startWorker } from './fleet.js';
 import { type PaidApi, startPaidApi } from './paid-api.js';
 import type { LoopbackServer } from './serve-fetch.js';
 import { serveWallet } from './wallet-server.js';
 
-/** Price of every resource and the sandbox's routing fee: a purchase costs exactly this. */
-export const PRICE_MSAT = 10_000n;
-export const FEE_MSAT = 1_000n;
+export { FEE_MSAT, PRICE_MSAT } from './fleet.js';
 export const PAYER_BALANCE_SATS = 1_000_000;
 
 const workerScript = new URL('./sqlite-fleet-worker.ts', import.meta.url);
