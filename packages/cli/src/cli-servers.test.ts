@@ -1,4 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { homedir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from './exit-codes.js';
 import { readUntil, runProcess, startProcess, temporaryHome } from './test-support.js';
@@ -66,6 +67,11 @@ describe('l402kit mcp', () => {
     send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const listed = JSON.parse((await readUntil(server.lines, /"id":2/)).at(-1)!);
     expect(listed.result.tools.map((tool: { name: string }) => tool.name)).toContain('l402_fetch');
+    // With no L402KIT_DB the default database is under HOME: a test's own, never the machine's.
+    const said = (await readUntil(server.errorLines, /spend log in /)).at(-1)!;
+    const database = /spend log in ([^;]+)/.exec(said)![1]!;
+    expect(database).toMatch(/l402kit-cli-home-[^/]+\/\.l402kit\/l402kit\.db$/);
+    expect(database.startsWith(homedir())).toBe(false);
     server.child.stdin.end();
     expect(await server.exited).toBe(0);
   });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,18 +45,29 @@ export async function runInProcess(argv: string[], env: CliIo['env'], home?: str
 const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const binary = fileURLToPath(new URL('./bin.ts', import.meta.url));
 
-/** Runs the real `l402kit` executable (from source, through tsx) as a child process. */
+/**
+ * Spawns the real `l402kit` executable (from source, through tsx) with a HOME of its own,
+ * removed when it exits: a test that sets no L402KIT_DB never reaches the real ~/.l402kit.
+ */
+function spawnCli(argv: string[], env: Record<string, string>) {
+  const home = mkdtempSync(join(tmpdir(), 'l402kit-cli-home-'));
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@l402kit/source', '--import', 'tsx', binary, ...argv],
+    {
+      cwd: repositoryRoot,
+      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', HOME: home, ...env },
+    },
+  );
+  child.once('close', () => rmSync(home, { recursive: true, force: true }));
+  return child;
+}
+
+/** Runs the real `l402kit` executable as a child process. */
 export function runProcess(argv: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@l402kit/source', '--import', 'tsx', binary, ...argv],
-      {
-        cwd: repositoryRoot,
-        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawnCli(argv, env);
+    child.stdin.end();
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -67,11 +79,7 @@ export function runProcess(argv: string[], env: Record<string, string>) {
 
 /** Starts the real `l402kit` executable and reads its stdout and stderr line by line. */
 export function startProcess(argv: string[], env: Record<string, string> = {}) {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@l402kit/source', '--import', 'tsx', binary, ...argv],
-    { cwd: repositoryRoot, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env } },
-  );
+  const child = spawnCli(argv, env);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const errorLines = createInterface({ input: child.stderr })[Symbol.asyncIterator]();
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
