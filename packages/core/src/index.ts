@@ -187,6 +187,7 @@ export {
   type SpendLog,
   type SpendLogEntry,
   type SpendLogOptions,
+  urlWithoutSecrets,
 } from './client/spend-log.js';
 export { type PaidInvoice, type PayInvoiceOptions, payInvoice } from './client/pay-invoice.js';
 export { formatToolError } from './tools/tool-error.js';

@@ -292,8 +292,27 @@ describe('the schema', () => {
       from: SCHEMA_VERSION,
       to: SCHEMA_VERSION,
     });
-    const versions = await pool.query(`SELECT version FROM "${schema}".schema_version`);
-    expect(versions.rows).toEqual([{ version: SCHEMA_VERSION }]);
+    const versions = await pool.query(
+      `SELECT version FROM "${schema}".schema_version ORDER BY version`,
+    );
+    expect(versions.rows).toEqual(
+      Array.from({ length: SCHEMA_VERSION }, (_, index) => ({ version: index + 1 })),
+    );
+  });
+
+  it('upgrades a schema an older version migrated, keeping its rows', async () => {
+    const schema = database.freshSchema();
+    await migrate(pool, { schema });
+    const ledger = createPostgresLedger(pool, { schema });
+    await ledger.defineLevel({ name: 'daily', limitMsat: 5_000n });
+    // Back to version 1, as @l402kit/postgres 0.1 left it: no spend log.
+    await pool.query(`DROP TABLE "${schema}".spend_log`);
+    await pool.query(`DELETE FROM "${schema}".schema_version WHERE version > 1`);
+    expect(await migrate(pool, { schema })).toEqual({ schema, from: 1, to: SCHEMA_VERSION });
+    await pool.query(`SELECT count(*) FROM "${schema}".spend_log`);
+    expect(
+      (await createPostgresLedger(pool, { schema }).listLevels()).map((level) => level.name),
+    ).toEqual(['daily']);
   });
 
   it('is required: without migrate() a reservation fails closed, saying what to run', async () => {

@@ -7,7 +7,7 @@ import {
 } from './connection.js';
 
 /** The schema version this package writes; a database migrated by a newer one is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 // Amounts are msat: bigint in the ledger (64 bits hold all bitcoin there will ever be),
 // numeric in tokens (a token records what an invoice said, however large). Times are ms
@@ -100,6 +100,19 @@ CREATE TABLE payment_loops (
   last_at bigint NOT NULL
 );
 CREATE INDEX payment_loops_origin ON payment_loops (origin);
+`,
+  2: `
+-- The spend log (what the CLI and MCP server show with \`l402kit spend\`): a record, not a limit.
+CREATE TABLE spend_log (
+  id bigserial PRIMARY KEY,
+  time text NOT NULL,
+  url text NOT NULL,
+  amount_msat numeric NOT NULL,
+  fee_msat numeric NOT NULL,
+  payment_hash text NOT NULL,
+  outcome text NOT NULL,
+  description text
+);
 `,
 };
 
