@@ -18,7 +18,9 @@ export const BUDGET_USAGE = `Usage: l402kit budget [list] [--json]
 
 The durable budget levels in the l402kit database (~/.l402kit/l402kit.db, or L402KIT_DB or
 --db): every payment by \`l402kit fetch\` and \`l402kit mcp\` on this machine is charged to each
-level set here (under any per-call or per-session limit), and they survive restarts.
+level set here (under any per-call or per-session limit), and they survive restarts. With
+L402KIT_DATABASE_URL (or --database-url) the levels live in PostgreSQL and bind every process
+on every machine that uses that database.
 
   list                   each level: limit, window, spent in the window, pending, remaining
   set <name>             create a level or change its limits (what was spent is kept)
@@ -26,6 +28,8 @@ level set here (under any per-call or per-session limit), and they survive resta
     --window <w>         rolling window: 1h, 24h, 7d, or milliseconds (default: a total for ever)
     --max-sats-per-request <n>  the most one payment may cost, fees included
   --db <path>            another database file
+  --database-url <url>   a PostgreSQL database instead (or L402KIT_DATABASE_URL): the levels
+                         are then shared by every machine that uses it
   --json                 amounts in msat, as JSON`;
 
 export async function budgetCommand(argv: string[], io: CliIo): Promise<number> {
@@ -37,6 +41,7 @@ export async function budgetCommand(argv: string[], io: CliIo): Promise<number> 
       'max-sats-per-request': { type: 'string' },
       window: { type: 'string' },
       db: { type: 'string' },
+      'database-url': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -52,7 +57,10 @@ export async function budgetCommand(argv: string[], io: CliIo): Promise<number> 
   if (extra.length > 0 || (action === 'list' && name !== undefined)) {
     throw new UsageError('too many arguments', BUDGET_USAGE);
   }
-  const stores = await openStores(io, values.db === undefined ? {} : { db: values.db });
+  const stores = await openStores(io, {
+    ...(values.db === undefined ? {} : { db: values.db }),
+    ...(values['database-url'] === undefined ? {} : { databaseUrl: values['database-url'] }),
+  });
   try {
     const ledger = stores.ledger;
     if (ledger === undefined) {
@@ -134,7 +142,7 @@ export async function budgetCommand(argv: string[], io: CliIo): Promise<number> 
     );
     return EXIT_CODES.ok;
   } finally {
-    stores.close();
+    await stores.close();
   }
 }
 

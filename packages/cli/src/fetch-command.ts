@@ -36,6 +36,9 @@ Options:
   --allow-private-network  allow loopback/private addresses (or L402KIT_ALLOW_PRIVATE_NETWORK=1)
   --no-store               do not read or keep tokens (the budget levels still apply)
   --db <path>              the l402kit database (default ~/.l402kit/l402kit.db, or L402KIT_DB)
+  --database-url <url>     postgres://... : budgets, tokens and spend log in PostgreSQL instead,
+                           shared by every machine (or L402KIT_DATABASE_URL; needs
+                           @l402kit/postgres and \`l402kit db migrate\`)
   --no-db                  no database: no durable budget levels, tokens in the old files
                            (or L402KIT_NO_DB=1)
 
@@ -66,6 +69,7 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
       'allow-private-network': { type: 'boolean' },
       'no-store': { type: 'boolean' },
       db: { type: 'string' },
+      'database-url': { type: 'string' },
       'no-db': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,6 +95,7 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     stores = await openStores(io, {
       ...(values.db === undefined ? {} : { db: values.db }),
+      ...(values['database-url'] === undefined ? {} : { databaseUrl: values['database-url'] }),
       noDb: values['no-db'] === true,
     });
     const store = values['no-store'] ? new MemoryTokenStore() : stores.tokenStore;
@@ -188,7 +193,7 @@ export async function fetchCommand(argv: string[], io: CliIo): Promise<number> {
     );
     return exitCodeFor(error);
   } finally {
-    stores?.close();
+    await stores?.close();
     await wallet.close?.();
   }
 }

@@ -10,6 +10,7 @@ Commands:
   tokens           list, show, remove or clear the tokens bought so far
   spend            recent payments from the spend log, with totals
   budget           the durable budget levels (e.g. a daily limit) every payment is charged to
+  db migrate       create or upgrade the tables in a PostgreSQL database (L402KIT_DATABASE_URL)
   mcp              run the l402kit MCP server (Claude Desktop, Cursor, CrewAI)
   sandbox          start a sandbox Lightning network, the example paid API and a funded wallet
 
@@ -21,6 +22,7 @@ const commands: Record<string, () => Promise<(argv: string[], io: CliIo) => Prom
   tokens: async () => (await import('./tokens-command.js')).tokensCommand,
   spend: async () => (await import('./spend-command.js')).spendCommand,
   budget: async () => (await import('./budget-command.js')).budgetCommand,
+  db: async () => (await import('./db-command.js')).dbCommand,
   mcp: async () => (await import('./mcp-command.js')).mcpCommand,
   sandbox: async () => (await import('./sandbox-command.js')).sandboxCommand,
 };

@@ -50,7 +50,7 @@ export async function spendCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     entries = await stores.spendLog.read();
   } finally {
-    stores.close();
+    await stores.close();
   }
   if (since !== undefined) entries = entries.filter((entry) => Date.parse(entry.time) >= since);
   const shown = limit === 0 ? entries : entries.slice(-limit);

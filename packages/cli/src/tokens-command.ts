@@ -40,7 +40,7 @@ export async function tokensCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     return await tokensAction(stores.tokenStore, stores.path, action, target, extra, values, io);
   } finally {
-    stores.close();
+    await stores.close();
   }
 }
 

@@ -188,4 +188,18 @@ describe('parseMcpConfig', () => {
       /^(?!.*secret-short).*at least 16 characters/,
     );
   });
+
+  it('issue 13: a database URL replaces the SQLite file; --no-db wins; --db with it is refused', () => {
+    const url = 'postgres://agent:hunter2@db.internal:5432/fleet';
+    const config = parseMcpConfig([], { ...wallet, L402KIT_DATABASE_URL: url });
+    expect(config.databaseUrl).toBe(url);
+    expect(config.databasePath).toBeUndefined();
+    expect(parseMcpConfig(['--database-url', url], wallet).databaseUrl).toBe(url);
+    const memory = parseMcpConfig(['--no-db'], { ...wallet, L402KIT_DATABASE_URL: url });
+    expect(memory.databaseUrl).toBeUndefined();
+    expect(memory.databasePath).toBeUndefined();
+    expect(() => parseMcpConfig(['--db', '/tmp/x.db', '--database-url', url], wallet)).toThrow(
+      /^(?!.*hunter2).*not both/,
+    );
+  });
 });

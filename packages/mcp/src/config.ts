@@ -21,9 +21,15 @@ export interface McpServerConfig {
   totalBudgetName: string;
   /**
    * The l402kit database (ledger, tokens, spend log); undefined with --no-db, which keeps
-   * everything in memory (and tokens in `tokenFile` if set).
+   * everything in memory (and tokens in `tokenFile` if set), and with `databaseUrl`.
    */
   databasePath?: string;
+  /**
+   * A PostgreSQL database (`postgres://...`) that keeps the budgets, tokens and spend log
+   * instead of the SQLite file, shared by every process that uses it. A secret: it may hold
+   * a password, so only its safe form is ever shown.
+   */
+  databaseUrl?: string;
   maxSatsPerRequest?: number;
   /** Payments above this many sats need a person's yes, asked through MCP elicitation. */
   approveAboveSats?: number;
@@ -78,6 +84,7 @@ const settings = {
   'total-budget-window': { type: 'string', env: 'L402KIT_TOTAL_BUDGET_WINDOW' },
   'total-budget-name': { type: 'string', env: 'L402KIT_TOTAL_BUDGET_NAME' },
   db: { type: 'string', env: 'L402KIT_DB' },
+  'database-url': { type: 'string', env: 'L402KIT_DATABASE_URL' },
   'no-db': { type: 'boolean', env: 'L402KIT_NO_DB' },
   'max-sats-per-request': { type: 'string', env: 'L402KIT_MAX_SATS_PER_REQUEST' },
   'approve-above-sats': { type: 'string', env: 'L402KIT_APPROVE_ABOVE_SATS' },
@@ -131,6 +138,11 @@ const usageRows: [flag: string, variable: string, meaning: string][] = [
     '--db <path>',
     'L402KIT_DB',
     'the l402kit database: budgets, tokens, spend log (default ~/.l402kit/l402kit.db)',
+  ],
+  [
+    '--database-url <url>',
+    'L402KIT_DATABASE_URL',
+    'postgres://... : budgets, tokens, spend log in PostgreSQL instead, shared by a fleet (needs @l402kit/postgres; run `l402kit db migrate` first)',
   ],
   [
     '--no-db',
@@ -283,6 +295,12 @@ export function parseMcpConfig(
     }
   }
   const noDb = flagOrEnvBoolean('no-db');
+  const databaseUrl = noDb ? undefined : read('database-url');
+  if (databaseUrl !== undefined && read('db') !== undefined) {
+    throw new McpConfigError(
+      'give either db (a SQLite file) or database-url (PostgreSQL), not both',
+    );
+  }
   return {
     walletUrl: walletUrl ?? '',
     budgetPerSessionSats,
@@ -290,7 +308,11 @@ export function parseMcpConfig(
     totalBudgetIsDefault: totalBudgetSats === undefined,
     ...optional('totalBudgetWindow', totalBudgetWindow),
     totalBudgetName: read('total-budget-name') ?? 'mcp',
-    ...optional('databasePath', noDb ? undefined : (read('db') ?? defaultDatabasePath(env))),
+    ...optional(
+      'databasePath',
+      noDb || databaseUrl !== undefined ? undefined : (read('db') ?? defaultDatabasePath(env)),
+    ),
+    ...optional('databaseUrl', databaseUrl),
     maxSatsPerRequest: parseSats(read('max-sats-per-request'), 'max-sats-per-request'),
     ...optional(
       'approveAboveSats',

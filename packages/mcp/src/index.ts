@@ -9,6 +9,12 @@ export {
   parseMcpConfig,
 } from './config.js';
 export {
+  isDatabaseUrl,
+  migrateDatabaseUrl,
+  openDatabaseUrl,
+  type SharedDatabase,
+} from './database-url.js';
+export {
   createL402McpServer,
   type L402McpServerOptions,
   MCP_SERVER_NAME,

@@ -6,7 +6,6 @@ import {
   createSharedBudget,
   DEFAULT_PAYMENT_TIMEOUT_MS,
   defaultDatabasePath,
-  type DurableState,
   FileTokenStore,
   openDurableState,
   settleOpenReservations,
@@ -16,6 +15,7 @@ import { walletFromUrl } from '@l402kit/wallets';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { type McpServerConfig, parseMcpConfig, MCP_SERVER_USAGE } from './config.js';
 import { createL402McpServer } from './create-server.js';
+import { openDatabaseUrl, type SharedDatabase } from './database-url.js';
 import { startMcpHttpServer } from './http-server.js';
 
 export interface RunMcpServerIo {
@@ -104,7 +104,7 @@ export async function runMcpServer(
         ? {}
         : { maxResponseBytes: config.maxResponseBytes }),
     });
-  log(describeConfig(config, wallet));
+  log(describeConfig(config, wallet, state?.location));
 
   if (config.http) {
     const { authToken, allowedOrigins, serverNames } = config.http;
@@ -135,7 +135,7 @@ export async function runMcpServer(
       async close() {
         await http.close();
         await wallet.close?.();
-        state?.close();
+        await state?.close();
       },
     };
   }
@@ -148,22 +148,29 @@ export async function runMcpServer(
     async close() {
       await server.close();
       await wallet.close?.();
-      state?.close();
+      await state?.close();
     },
   };
 }
 
-/** The database, unless --no-db; the old token and spend files are imported once. */
+/** Budgets, tokens and spend log kept across restarts: a SQLite file or a PostgreSQL database. */
+type DurableStores = Omit<SharedDatabase, 'close'> & { close(): void | Promise<void> };
+
+/**
+ * The PostgreSQL database with --database-url, else the SQLite database unless --no-db (the
+ * old token and spend files are imported into the default one once).
+ */
 async function openState(
   config: McpServerConfig,
   env: Record<string, string | undefined>,
   log: (message: string) => void,
-): Promise<DurableState | undefined> {
+): Promise<DurableStores | undefined> {
+  if (config.databaseUrl !== undefined) return openDatabaseUrl(config.databaseUrl);
   if (config.databasePath === undefined) return undefined;
   // The files older versions kept in ~/.l402kit belong to the default database only.
   const isDefault = config.databasePath === defaultDatabasePath({ ...env, L402KIT_DB: '' });
   const home = join(homedir(), '.l402kit');
-  return openDurableState({
+  const state = await openDurableState({
     path: config.databasePath,
     legacyFiles: {
       ...(config.tokenFile !== undefined
@@ -175,6 +182,7 @@ async function openState(
     },
     log,
   });
+  return { ...state, location: config.databasePath };
 }
 
 /**
@@ -183,7 +191,7 @@ async function openState(
  * levels they were made under, or stay counted while the wallet cannot tell.
  */
 async function resolveLeftovers(
-  state: DurableState,
+  state: DurableStores,
   paidFetch: ReturnType<typeof createPaidFetch>,
   wallet: Wallet,
   log: (message: string) => void,
@@ -200,17 +208,17 @@ async function resolveLeftovers(
   }
 }
 
-function describeConfig(config: McpServerConfig, wallet: Wallet): string {
+function describeConfig(config: McpServerConfig, wallet: Wallet, location?: string): string {
   // Names the wallet kind only: the URL holds its secret.
   const parts = [
     `wallet ${wallet.name}`,
     `budget ${config.budgetPerSessionSats} sats per session`,
     config.totalBudgetIsDefault
       ? `${config.totalBudgetSats} sats across all sessions (default: one session's budget; set L402KIT_TOTAL_BUDGET_SATS to allow more)`
-      : `${config.totalBudgetSats} sats across all sessions${config.totalBudgetWindow === undefined ? '' : ` per ${config.totalBudgetWindow}`}${config.databasePath === undefined ? '' : ` (level "${config.totalBudgetName}", kept across restarts)`}`,
-    config.databasePath === undefined
+      : `${config.totalBudgetSats} sats across all sessions${config.totalBudgetWindow === undefined ? '' : ` per ${config.totalBudgetWindow}`}${location === undefined ? '' : ` (level "${config.totalBudgetName}", kept across restarts${config.databaseUrl === undefined ? '' : ' and shared by every process using the database'})`}`,
+    location === undefined
       ? 'budgets and tokens in memory only (--no-db)'
-      : `budgets, tokens and spend log in ${config.databasePath}`,
+      : `budgets, tokens and spend log in ${location}`,
   ];
   if (config.maxSatsPerRequest !== undefined)
     parts.push(`at most ${config.maxSatsPerRequest} sats per request`);
@@ -218,8 +226,7 @@ function describeConfig(config: McpServerConfig, wallet: Wallet): string {
     parts.push(`a person approves each payment above ${config.approveAboveSats} sats`);
   if (config.allowedHosts !== undefined) parts.push(`hosts ${config.allowedHosts.join(', ')}`);
   if (config.allowPrivateNetwork) parts.push('private network allowed');
-  if (config.tokenFile !== undefined && config.databasePath === undefined)
-    parts.push('tokens kept in a file');
+  if (config.tokenFile !== undefined && location === undefined) parts.push('tokens kept in a file');
   if (config.enablePayInvoice) parts.push('pay_invoice on');
   if (config.enableCreateInvoice) parts.push('create_invoice on');
   if (config.http) {
