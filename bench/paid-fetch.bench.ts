@@ -50,9 +50,35 @@ export async function cachedTokenBench(options: { pairs?: number } = {}): Promis
     const bareUrl = `${bare.url}/cached`;
     await tokenStore.put({ ...token, ...tokenTarget(new URL(bareUrl), 'GET') } as StoredToken);
 
+    const viaPaidFetch = (url: string) => async () => {
+      const response = await paidFetch(url);
+      if (!response.l402.usedCachedToken) throw new Error('the cached token was not used');
+      await response.arrayBuffer();
+    };
+    // What the paid fetch's deadlines alone cost: undici given an AbortSignal, and a timer, as
+    // every request the paid fetch sends has (no l402kit code at all).
+    const withDeadline = (url: string) => async () => {
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), 30_000);
+      const response = await fetch(url, {
+        headers: { authorization: credential },
+        signal: deadline.signal,
+      });
+      clearTimeout(timer);
+      await response.arrayBuffer();
+    };
     const targets = [
-      { server: '@l402kit/server paywall (verifies the token)', url: paywalled },
-      { server: 'bare node:http server (answers at once)', url: bareUrl },
+      {
+        server: '@l402kit/server paywall (verifies the token)',
+        url: paywalled,
+        candidate: viaPaidFetch,
+      },
+      { server: 'bare node:http server (answers at once)', url: bareUrl, candidate: viaPaidFetch },
+      {
+        server: 'paywall, plain fetch with an AbortSignal + timer in place of the paid fetch',
+        url: paywalled,
+        candidate: withDeadline,
+      },
     ];
     const rows = [];
     for (const target of targets) {
@@ -61,11 +87,7 @@ export async function cachedTokenBench(options: { pairs?: number } = {}): Promis
         if (response.status !== 200) throw new Error(`plain fetch got ${response.status}`);
         await response.arrayBuffer();
       };
-      const paid = async () => {
-        const response = await paidFetch(target.url);
-        if (!response.l402.usedCachedToken) throw new Error('the cached token was not used');
-        await response.arrayBuffer();
-      };
+      const paid = target.candidate(target.url);
       const [plainMs = [], paidMs = []] = await rotatingSamples(
         [plain, paid],
         options.pairs ?? 3_000,
@@ -89,6 +111,7 @@ export async function cachedTokenBench(options: { pairs?: number } = {}): Promis
       notes: [
         'Measured in pairs, one request of each back to back in alternating order, so load on the machine hits both alike; median ratio = median over pairs of paid / plain.',
         'Both send the same Authorization header, so the server does the same work; the ratio is the paid fetch overhead.',
+        "The third row is no paid fetch: plain fetch given an AbortSignal and a 30 s timer, as every request the paid fetch sends has (its headers and body deadlines). It is undici's own cost of a signal.",
         'Exactly one payment was made: the token bought before measuring.',
       ],
       targets: [
