@@ -1,6 +1,6 @@
 // Three worker processes, each with its own pool, share one daily budget and one token store
 // in a real PostgreSQL (started by the test on loopback) and pay through one sandbox wallet
-// served by this process. See test/reliability/postgres-fleet-crash.test.ts for SIGKILLs.
+// served by this process. See test/reliability/fleet-crash.test.ts for SIGKILLs.
 import { createBudget, createPaidFetch, BudgetExceededError } from '@l402kit/core';
 import { createPostgresLedger, PostgresTokenStore } from '@l402kit/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

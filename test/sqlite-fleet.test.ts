@@ -1,6 +1,6 @@
 // Four worker processes on one machine share a daily budget and the tokens in one l402kit
 // SQLite database and pay through one sandbox wallet served by this process. See
-// test/reliability/sqlite-fleet-crash.test.ts for the same with SIGKILLs and restarts.
+// test/reliability/fleet-crash.test.ts for the same with SIGKILLs and restarts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { calls, eventually, seededRandom, type Worker } from './support/fleet.js';
 import {

@@ -114,3 +114,56 @@ export function calls(
 export async function eventually(condition: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
 }
+
+/** The books a fleet left in its database (the daily level, reservations, tokens), next to the sandbox's payments. */
+export interface FleetBooks {
+  spentMsat: bigint;
+  reservedMsat: bigint;
+  pendingMsat: bigint;
+  reservations: { payment_hash: string; state: string; spent_msat: bigint }[];
+  tokens: { key: string; payment_hash: string; state: string }[];
+  payments: { paymentHash: string; amountMsat: bigint; feeMsat: bigint }[];
+  paidMsat: bigint;
+}
+
+/**
+ * What must hold after any run, kills or not: every payment the sandbox made is charged
+ * exactly once, with its amount and fee, and bought a resource no other payment bought (its
+ * token holds that payment's hash); nothing is charged that the sandbox did not pay; the level
+ * never holds more than its limit. Returns a list of violations (empty when the books are right).
+ */
+export function bookViolations(fleet: { dailyMsat: bigint }, books: FleetBooks): string[] {
+  const violations: string[] = [];
+  const succeeded = new Set(books.payments.map((payment) => payment.paymentHash));
+  for (const payment of books.payments) {
+    const charged = books.reservations
+      .filter((each) => each.payment_hash === payment.paymentHash && each.state === 'committed')
+      .map((each) => each.spent_msat);
+    if (charged.length !== 1 || charged[0] !== payment.amountMsat + payment.feeMsat) {
+      violations.push(`payment ${payment.paymentHash} charged ${charged.join(', ') || 'never'}`);
+    }
+    const token = books.tokens.find((each) => each.payment_hash === payment.paymentHash);
+    if (token?.state !== 'paid')
+      violations.push(`payment ${payment.paymentHash} has no paid token`);
+  }
+  for (const reservation of books.reservations) {
+    if (reservation.state === 'committed' && !succeeded.has(reservation.payment_hash)) {
+      violations.push(`reservation for ${reservation.payment_hash} committed but never paid`);
+    }
+  }
+  const resources = books.payments.map(
+    (payment) => books.tokens.find((token) => token.payment_hash === payment.paymentHash)?.key,
+  );
+  if (new Set(resources).size !== resources.length) {
+    violations.push(`a resource was bought twice: ${resources.join(', ')}`);
+  }
+  if (books.spentMsat !== books.paidMsat) {
+    violations.push(`ledger spent ${books.spentMsat} msat, sandbox paid ${books.paidMsat} msat`);
+  }
+  if (books.spentMsat + books.reservedMsat + books.pendingMsat > fleet.dailyMsat) {
+    violations.push(
+      `the daily level holds ${books.spentMsat} + ${books.reservedMsat} + ${books.pendingMsat} msat, above ${fleet.dailyMsat}`,
+    );
+  }
+  return violations;
+}

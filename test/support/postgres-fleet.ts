@@ -2,6 +2,7 @@ import { migrate } from '@l402kit/postgres';
 import type pg from 'pg';
 import { startTestDatabase, type TestDatabase } from '../../packages/postgres/src/test-support.js';
 import {
+  type FleetBooks,
   calls as shuffledCalls,
   FEE_MSAT,
   PRICE_MSAT,
@@ -14,7 +15,7 @@ import { serveWallet } from './wallet-server.js';
 
 const workerScript = new URL('./fleet-worker.ts', import.meta.url);
 
-export { FEE_MSAT, PRICE_MSAT } from './fleet.js';
+export { bookViolations, FEE_MSAT, PRICE_MSAT } from './fleet.js';
 
 export interface Fleet {
   api: PaidApi;
@@ -29,15 +30,19 @@ export interface Fleet {
 /**
  * A paywall on a sandbox network that charges 1 sat routing fee, a wallet server the workers
  * pay through, and a migrated schema on a real PostgreSQL whose daily level fits exactly k
- * purchases.
+ * purchases. `walletHooks` see each payment the workers ask for.
  */
-export async function startFleet(k: number, database?: TestDatabase): Promise<Fleet> {
+export async function startFleet(
+  k: number,
+  database?: TestDatabase,
+  walletHooks: Parameters<typeof serveWallet>[1] = {},
+): Promise<Fleet> {
   const api = await startPaidApi({
     network: { feeBaseMsat: FEE_MSAT },
     payerBalanceSats: 1_000_000,
     paywall: { price: Number(PRICE_MSAT / 1_000n) },
   });
-  const walletServer: LoopbackServer = await serveWallet(api.payer.wallet);
+  const walletServer: LoopbackServer = await serveWallet(api.payer.wallet, walletHooks);
   const own = database === undefined;
   const db = database ?? (await startTestDatabase());
   const schema = db.freshSchema();
@@ -77,7 +82,7 @@ export function calls(baseUrl: string, count: number, resources: number, seed = 
 export { eventually, type FleetOutcome, type Worker } from './fleet.js';
 
 /** The books the fleet left: ledger level, reservations and tokens, next to the sandbox's. */
-export async function fleetBooks(fleet: Fleet) {
+export async function fleetBooks(fleet: Fleet): Promise<FleetBooks> {
   const query = <T extends pg.QueryResultRow>(text: string) =>
     fleet.pool.query<T>(text.replaceAll('$schema', `"${fleet.schema}"`));
   const [level] = (
@@ -100,7 +105,7 @@ export async function fleetBooks(fleet: Fleet) {
     spentMsat: BigInt(level!.spent_msat),
     reservedMsat: BigInt(level!.reserved_msat),
     pendingMsat: BigInt(level!.pending_msat),
-    reservations,
+    reservations: reservations.map((each) => ({ ...each, spent_msat: BigInt(each.spent_msat) })),
     tokens,
     payments,
     paidMsat: payments.reduce((sum, payment) => sum + payment.amountMsat + payment.feeMsat, 0n),

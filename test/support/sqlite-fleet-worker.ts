@@ -1,4 +1,4 @@
-// Run as a child process by test/sqlite-fleet.test.ts and test/reliability/sqlite-fleet-crash.test.ts
+// Run as a child process by test/sqlite-fleet.test.ts and test/reliability/fleet-crash.test.ts
 // (through startSqliteWorker in sqlite-fleet.ts). One worker of a fleet on one machine: its
 // budgets and tokens in the shared l402kit SQLite database, as the CLI and the MCP server keep
 // them; at start it settles what dead workers left open, as they do. Env: DATABASE_PATH,

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteDatabase } from '@l402kit/core';
-import { FEE_MSAT, PRICE_MSAT, startWorker } from './fleet.js';
+import { FEE_MSAT, type FleetBooks, PRICE_MSAT, startWorker } from './fleet.js';
 import { type PaidApi, startPaidApi } from './paid-api.js';
 import type { LoopbackServer } from './serve-fetch.js';
 import { serveWallet } from './wallet-server.js';
 
-export { FEE_MSAT, PRICE_MSAT } from './fleet.js';
+export { bookViolations, FEE_MSAT, PRICE_MSAT } from './fleet.js';
 export const PAYER_BALANCE_SATS = 1_000_000;
 
 const workerScript = new URL('./sqlite-fleet-worker.ts', import.meta.url);
@@ -61,7 +61,7 @@ export function startSqliteWorker(fleet: SqliteFleet, env: Record<string, string
 }
 
 /** The books the fleet left in its database, next to the sandbox's payments. */
-export function sqliteFleetBooks(fleet: SqliteFleet) {
+export function sqliteFleetBooks(fleet: SqliteFleet): FleetBooks {
   const database = openSqliteDatabase(fleet.databasePath);
   try {
     const rows = <T>(sql: string) => database.read(() => database.statement(sql).all() as T[]);
@@ -87,48 +87,4 @@ export function sqliteFleetBooks(fleet: SqliteFleet) {
   } finally {
     database.close();
   }
-}
-
-export type SqliteFleetBooks = ReturnType<typeof sqliteFleetBooks>;
-
-/**
- * What must hold after any run, kills or not: every payment the sandbox made is charged
- * exactly once, with its amount and fee, and bought a resource no other payment bought (its
- * token holds that payment's hash); nothing is charged that the sandbox did not pay; the level
- * never holds more than its limit. Returns a list of violations (empty when the books are right).
- */
-export function bookViolations(fleet: SqliteFleet, books: SqliteFleetBooks): string[] {
-  const violations: string[] = [];
-  const succeeded = new Set(books.payments.map((payment) => payment.paymentHash));
-  for (const payment of books.payments) {
-    const charged = books.reservations
-      .filter((each) => each.payment_hash === payment.paymentHash && each.state === 'committed')
-      .map((each) => each.spent_msat);
-    if (charged.length !== 1 || charged[0] !== payment.amountMsat + payment.feeMsat) {
-      violations.push(`payment ${payment.paymentHash} charged ${charged.join(', ') || 'never'}`);
-    }
-    const token = books.tokens.find((each) => each.payment_hash === payment.paymentHash);
-    if (token?.state !== 'paid')
-      violations.push(`payment ${payment.paymentHash} has no paid token`);
-  }
-  for (const reservation of books.reservations) {
-    if (reservation.state === 'committed' && !succeeded.has(reservation.payment_hash)) {
-      violations.push(`reservation for ${reservation.payment_hash} committed but never paid`);
-    }
-  }
-  const resources = books.payments.map(
-    (payment) => books.tokens.find((token) => token.payment_hash === payment.paymentHash)?.key,
-  );
-  if (new Set(resources).size !== resources.length) {
-    violations.push(`a resource was bought twice: ${resources.join(', ')}`);
-  }
-  if (books.spentMsat !== books.paidMsat) {
-    violations.push(`ledger spent ${books.spentMsat} msat, sandbox paid ${books.paidMsat} msat`);
-  }
-  if (books.spentMsat + books.reservedMsat + books.pendingMsat > fleet.dailyMsat) {
-    violations.push(
-      `the daily level holds ${books.spentMsat} + ${books.reservedMsat} + ${books.pendingMsat} msat, above ${fleet.dailyMsat}`,
-    );
-  }
-  return violations;
 }

@@ -3,6 +3,7 @@ import {
   DatabaseUnavailableError,
   createBudget,
   createMemoryLedger,
+  LEDGER_OWNER,
   type LedgerReserveRequest,
   type SpendLedger,
 } from '@l402kit/core';
@@ -268,7 +269,13 @@ describe('the PostgreSQL ledger', () => {
     });
     if (!('entry' in outcome)) throw new Error('refused');
     const [found] = await other.openEntries({ paymentHash });
-    expect(found).toMatchObject({ id: outcome.entry.id, state: 'reserved', amountMsat: 5_000n });
+    // The owner lets settleOpenReservations tell a dead process's reservation from a live one's.
+    expect(found).toMatchObject({
+      id: outcome.entry.id,
+      state: 'reserved',
+      amountMsat: 5_000n,
+      owner: LEDGER_OWNER,
+    });
     const results = await Promise.all([
       ledger.commit(found!.id, 200n),
       other.commit(found!.id, 200n),

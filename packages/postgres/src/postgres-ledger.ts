@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import {
+  LEDGER_OWNER,
   checkLevelDefinition,
   findRefusal,
   type HostBooks,
@@ -49,9 +49,6 @@ interface ReservationRow {
   reserved_at: string;
   owner: string | null;
 }
-
-/** The process that reserves, recorded with each reservation. */
-const OWNER = `${process.pid}@${hostname()}`;
 
 /**
  * The `SpendLedger` in PostgreSQL: every worker on every machine that uses the database (and
@@ -327,7 +324,8 @@ export function createPostgresLedger(
             request.paymentHash ?? null,
             request.description ?? null,
             String(time),
-            OWNER,
+            // Who reserved: settleOpenReservations tells a dead process's from a live one's.
+            LEDGER_OWNER,
           ],
         );
         await applyDeltas(
@@ -508,5 +506,6 @@ function entryOf(row: ReservationRow): LedgerEntry {
     state: row.state,
     spentMsat: BigInt(row.spent_msat),
     reservedAt: Number(row.reserved_at),
+    ...(row.owner === null ? {} : { owner: row.owner }),
   };
 }

@@ -1,28 +1,33 @@
-// Four worker processes share one l402kit SQLite database and a daily budget of exactly k
-// purchases (see test/sqlite-fleet.test.ts), while workers are killed with SIGKILL at random
-// points and restarted on the same database: right after their wallet paid (before anything is
+// Worker processes share a daily budget of exactly k purchases and one token store, in one
+// l402kit SQLite database (four workers on one machine, see test/sqlite-fleet.test.ts) or in a
+// real PostgreSQL started on loopback (three workers on their own pools, as on three machines,
+// see test/postgres-fleet.test.ts), while workers are killed with SIGKILL at random points and
+// restarted on the same database: right after their wallet paid (before anything is
 // recorded) and at random moments (mid-transaction, mid-request, while waiting for another's
 // payment). A restarted worker takes over the unanswered calls of the one it replaces.
 // Checked against the sandbox ledger: never two payments for one resource, no token lost,
 // every payment charged once and nothing charged that was not paid, the limit never passed.
 // L402KIT_CRASH_SEED replays a sequence.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { calls, eventually, seededRandom, type Worker } from '../support/fleet.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDatabase, type TestDatabase } from '../../packages/postgres/src/test-support.js';
 import {
   bookViolations,
+  calls,
+  eventually,
   FEE_MSAT,
+  type FleetBooks,
   PRICE_MSAT,
-  type SqliteFleet,
-  sqliteFleetBooks,
-  startSqliteFleet,
-  startSqliteWorker,
-} from '../support/sqlite-fleet.js';
+  seededRandom,
+  type Worker,
+} from '../support/fleet.js';
+import { fleetBooks, startFleet, startWorker } from '../support/postgres-fleet.js';
+import type { serveWallet } from '../support/wallet-server.js';
+import { sqliteFleetBooks, startSqliteFleet, startSqliteWorker } from '../support/sqlite-fleet.js';
 
 const K = 20;
 const RESOURCES = 50;
 const CALLS = 1_000;
-const WORKERS = 4;
 /** Kills in one run: half after a payment, half at random moments. */
 const KILLS = Number(process.env.L402KIT_CRASH_ITERATIONS ?? 8);
 // Short, so that calls waiting for a dead worker's payment ask the wallet soon.
@@ -36,8 +41,39 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A fleet on one kind of database: its paid API, its workers and the books it left. */
+interface CrashFleet {
+  api: Awaited<ReturnType<typeof startSqliteFleet>>['api'];
+  dailyMsat: bigint;
+  worker(env: Record<string, string>): Worker;
+  books(): Promise<FleetBooks>;
+  close(): Promise<void>;
+}
+type WalletHooks = Parameters<typeof serveWallet>[1];
+
+async function sqliteFleet(k: number, hooks: WalletHooks): Promise<CrashFleet> {
+  const fleet = await startSqliteFleet(k, hooks);
+  return {
+    ...fleet,
+    worker: (env) => startSqliteWorker(fleet, env),
+    books: async () => sqliteFleetBooks(fleet),
+  };
+}
+
+let database: TestDatabase | undefined;
+afterAll(() => database?.close());
+
+async function postgresFleet(k: number, hooks: WalletHooks): Promise<CrashFleet> {
+  const fleet = await startFleet(k, database, hooks);
+  return {
+    ...fleet,
+    worker: (env) => startWorker({ ...fleet.env, ...env }),
+    books: () => fleetBooks(fleet),
+  };
+}
+
 /** Workers in slots: a dead one is replaced on the same database and given its unanswered calls. */
-function fleetOfWorkers(fleet: SqliteFleet) {
+function fleetOfWorkers(fleet: CrashFleet, WORKERS: number) {
   const slots: Worker[] = [];
   const retired: Worker[] = [];
   let killsAfterPay = Math.ceil(KILLS / 2);
@@ -45,7 +81,7 @@ function fleetOfWorkers(fleet: SqliteFleet) {
     // Some workers die right after one of their first payments, until those kills are used up.
     const crashAfterPays = killsAfterPay > 0 && random() < 0.6 ? 1 + Math.floor(random() * 2) : 0;
     if (crashAfterPays > 0) killsAfterPay--;
-    const worker = startSqliteWorker(fleet, {
+    const worker = fleet.worker({
       PAYMENT_TIMEOUT_MS,
       ...(crashAfterPays > 0 ? { CRASH_AFTER_PAY: String(crashAfterPays) } : {}),
     });
@@ -78,14 +114,31 @@ function fleetOfWorkers(fleet: SqliteFleet) {
   };
 }
 
-describe(`SIGKILLs in a fleet of four processes sharing one SQLite database (seed ${seed})`, () => {
+const backends = [
+  { name: 'four processes sharing one SQLite database', workers: 4, start: sqliteFleet },
+  {
+    name: 'three processes on their own pools sharing one PostgreSQL',
+    workers: 3,
+    start: postgresFleet,
+    setUp: async () => {
+      database = await startTestDatabase();
+    },
+  },
+];
+
+describe.each(backends)(`SIGKILLs in a fleet of $name (seed ${seed})`, (backend) => {
+  const WORKERS = backend.workers;
+  beforeAll(async () => {
+    await backend.setUp?.();
+  }, 120_000);
+
   it('never pays twice, loses no token, charges every payment once and nothing more', async () => {
     // Random kills while payments are being made: some moments after a payment starts, a
     // random worker (the payer or one claiming, waiting or answering) dies.
     let randomKills = Math.floor(KILLS / 2);
     const history: string[] = [];
     let killRandomWorker = () => {};
-    const fleet = await startSqliteFleet(K, {
+    const fleet = await backend.start(K, {
       onPayStarted: () => {
         if (randomKills > 0 && random() < 0.25) {
           randomKills--;
@@ -94,7 +147,7 @@ describe(`SIGKILLs in a fleet of four processes sharing one SQLite database (see
       },
     });
     cleanups.push(fleet.close);
-    const workers = fleetOfWorkers(fleet);
+    const workers = fleetOfWorkers(fleet, WORKERS);
     killRandomWorker = () => {
       const alive = workers.slots.filter((worker) => worker.alive());
       const victim = alive[Math.floor(random() * alive.length)];
@@ -129,7 +182,7 @@ describe(`SIGKILLs in a fleet of four processes sharing one SQLite database (see
       if (outcome.error?.code === 'BUDGET_EXCEEDED') expect(outcome.error.paid, where).toBe(false);
     }
     // Every payment bought one resource: the token it recorded (pending or paid) names it.
-    const tokens = sqliteFleetBooks(fleet).tokens;
+    const tokens = (await fleet.books()).tokens;
     const bought = fleet.api.network.payments
       .filter((payment) => payment.state === 'succeeded')
       .map((payment) => tokens.find((token) => token.payment_hash === payment.paymentHash));
@@ -143,7 +196,7 @@ describe(`SIGKILLs in a fleet of four processes sharing one SQLite database (see
     // A fresh process settles what the dead left open (as the CLI does at start) and asks for
     // each resource bought: each opens with its token, with no new payment.
     const paymentsBefore = fleet.api.network.payments.length;
-    const last = startSqliteWorker(fleet, { PAYMENT_TIMEOUT_MS });
+    const last = fleet.worker({ PAYMENT_TIMEOUT_MS });
     cleanups.push(() => last.kill('SIGKILL'));
     await last.ready();
     last.fetch(boughtUrls);
@@ -152,7 +205,7 @@ describe(`SIGKILLs in a fleet of four processes sharing one SQLite database (see
       expect(outcome, where).toMatchObject({ status: 200, paid: false });
     }
 
-    const books = sqliteFleetBooks(fleet);
+    const books = await fleet.books();
     expect(bookViolations(fleet, books), where).toEqual([]);
     expect(books.payments.length, where).toBeLessThanOrEqual(K);
     // Nothing left reserved by the dead; what stays counted as pending is a payment the
