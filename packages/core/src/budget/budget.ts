@@ -530,6 +530,7 @@ function limitOf(
   const b = msat === undefined ? undefined : requireMsat(msat, msatName);
   if (a === undefined) return b;
   if (b === undefined) return a;
+  // biome-ignore lint/complexity/useMathMinMax: Math.min does not take bigints (msat).
   return a < b ? a : b;
 }
 
