@@ -134,6 +134,7 @@ export {
   findRefusal,
   formatWindow,
   MAX_MSAT,
+  newReservation,
   type HostBooks,
   type LedgerEntry,
   type LedgerRefusal,

@@ -8,6 +8,7 @@ import {
   type LevelBooks,
   type LevelDefinition,
   type Msat,
+  newReservation,
   type ReservationState,
   type SpendLedger,
 } from '@l402kit/core';
@@ -333,19 +334,7 @@ export function createPostgresLedger(
           names.map((level) => ({ level, reserved: need, pending: 0n, spent: 0n })),
           request.host,
         );
-        const entry: LedgerEntry = {
-          id,
-          levels: names,
-          host: request.host,
-          amountMsat: request.amountMsat,
-          maxFeeMsat: request.maxFeeMsat,
-          ...(request.paymentHash === undefined ? {} : { paymentHash: request.paymentHash }),
-          ...(request.description === undefined ? {} : { description: request.description }),
-          state: 'reserved',
-          spentMsat: 0n,
-          reservedAt: time,
-        };
-        return { entry };
+        return { entry: newReservation(id, names, request, time) };
       });
     },
     async commit(id, feeMsat) {

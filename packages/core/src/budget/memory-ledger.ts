@@ -9,6 +9,7 @@ import {
   type LevelDefinition,
   type ReserveOutcome,
   type SpendLedger,
+  newReservation,
 } from './spend-ledger.js';
 
 export interface MemoryLedgerOptions {
@@ -164,18 +165,12 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): SpendLedg
       need,
     );
     if (refusal !== undefined) return { refusal };
-    const entry: LedgerEntry = {
-      id: `m${nextId++}`,
-      levels: charged.map((level) => level.definition.name),
-      host: request.host,
-      amountMsat: request.amountMsat,
-      maxFeeMsat: request.maxFeeMsat,
-      ...(request.paymentHash === undefined ? {} : { paymentHash: request.paymentHash }),
-      ...(request.description === undefined ? {} : { description: request.description }),
-      state: 'reserved',
-      spentMsat: 0n,
-      reservedAt: now(),
-    };
+    const entry = newReservation(
+      `m${nextId++}`,
+      charged.map((level) => level.definition.name),
+      request,
+      now(),
+    );
     move(entry, undefined, 'reserved');
     entries.set(entry.id, entry);
     return { entry: { ...entry, levels: [...entry.levels] } };

@@ -55,6 +55,27 @@ export interface LedgerEntry {
   owner?: string;
 }
 
+/** The entry a ledger records for a reservation it just made: every ledger builds it the same way. */
+export function newReservation(
+  id: string,
+  levels: string[],
+  request: LedgerReserveRequest,
+  reservedAt: number,
+): LedgerEntry {
+  return {
+    id,
+    levels,
+    host: request.host,
+    amountMsat: request.amountMsat,
+    maxFeeMsat: request.maxFeeMsat,
+    ...(request.paymentHash === undefined ? {} : { paymentHash: request.paymentHash }),
+    ...(request.description === undefined ? {} : { description: request.description }),
+    state: 'reserved',
+    spentMsat: 0n,
+    reservedAt,
+  };
+}
+
 /** Which limit refused a reservation, with that level's books at that moment. */
 export interface LedgerRefusal {
   level: string;

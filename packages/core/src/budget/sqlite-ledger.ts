@@ -10,6 +10,7 @@ import {
   type LevelDefinition,
   type ReservationState,
   type SpendLedger,
+  newReservation,
 } from './spend-ledger.js';
 
 export interface SqliteLedgerOptions {
@@ -199,18 +200,7 @@ export function openSqliteLedger(
         );
         for (const name of names) addToLevel(name, request.host, 'reserved_msat', need);
         return {
-          entry: {
-            id: String(lastInsertRowid),
-            levels: names,
-            host: request.host,
-            amountMsat: request.amountMsat,
-            maxFeeMsat: request.maxFeeMsat,
-            ...(request.paymentHash === undefined ? {} : { paymentHash: request.paymentHash }),
-            ...(request.description === undefined ? {} : { description: request.description }),
-            state: 'reserved',
-            spentMsat: 0n,
-            reservedAt: time,
-          },
+          entry: newReservation(String(lastInsertRowid), names, request, time),
         };
       });
     },
