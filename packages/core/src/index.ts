@@ -181,6 +181,17 @@ export {
   paymentLoopTarget,
   validatePaymentLoop,
 } from './tokens/payment-loops.js';
+// For token stores on SQL tables (the SQLite and PostgreSQL stores share these columns).
+export {
+  PAYMENT_LOOP_COLUMNS,
+  type PaymentLoopRow,
+  paymentLoopFromRow,
+  paymentLoopRowValues,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  tokenFromRow,
+  tokenRowValues,
+} from './tokens/token-rows.js';
 export type { PaymentLoopOptions } from './client/payment-loop-guard.js';
 export { createSingleFlight, type SingleFlight } from './client/single-flight.js';
 export {

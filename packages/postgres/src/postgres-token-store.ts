@@ -5,10 +5,15 @@ import {
   isTokenUsable,
   type PaymentLoop,
   type PaymentLoopReport,
+  type PaymentLoopRow,
+  paymentLoopFromRow,
   paymentLoopTarget,
-  protectToken,
   type StoredToken,
+  TOKEN_COLUMNS,
+  type TokenRow,
   type TokenStore,
+  tokenFromRow,
+  tokenRowValues,
   validateClaim,
   validatePaymentLoop,
   validateToken,
@@ -27,40 +32,9 @@ export interface PostgresTokenStoreOptions extends PostgresOptions {
   now?: () => number;
 }
 
-interface TokenRow {
-  key: string;
-  origin: string;
-  scope: string;
-  method: string | null;
-  scheme: 'L402' | 'LSAT';
-  macaroon: string;
-  preimage: string | null;
-  payment_hash: string;
-  invoice: string;
-  amount_msat: string;
-  fee_msat: string;
-  state: 'pending' | 'paid';
-  created_at: string;
-  expires_at: string | null;
-}
-
-interface LoopRow {
-  key: string;
-  origin: string;
-  scope: string | null;
-  method: string | null;
-  count: number;
-  amount_msat: string;
-  payment_hash: string;
-  first_at: string;
-  last_at: string;
-}
-
-const COLUMNS =
-  'key, origin, scope, method, scheme, macaroon, preimage, payment_hash, invoice, amount_msat, fee_msat, state, created_at, expires_at';
-const VALUES = '$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14';
-const REPLACE = COLUMNS.split(', ')
-  .slice(1)
+const COLUMNS = TOKEN_COLUMNS.join(', ');
+const VALUES = TOKEN_COLUMNS.map((_, index) => `$${index + 1}`).join(', ');
+const REPLACE = TOKEN_COLUMNS.slice(1)
   .map((column) => `${column} = excluded.${column}`)
   .join(', ');
 
@@ -109,7 +83,7 @@ export class PostgresTokenStore implements TokenStore {
              AND (method IS NULL OR method = $3) AND (expires_at IS NULL OR expires_at > $4)`,
           [canonicalOrigin(url), scopes, method.toUpperCase(), String(now)],
         )
-      ).rows.map(tokenOf),
+      ).rows.map(tokenFromRow),
     );
     // Most specific scope first, then the newest token.
     for (const scope of scopes) {
@@ -134,7 +108,7 @@ export class PostgresTokenStore implements TokenStore {
       client.query(
         `INSERT INTO ${this.#tokens} (${COLUMNS}) VALUES (${VALUES})
          ON CONFLICT (key) DO UPDATE SET ${REPLACE}`,
-        rowValues(token),
+        tokenRowValues(token),
       ),
     );
   }
@@ -149,7 +123,7 @@ export class PostgresTokenStore implements TokenStore {
           if (
             existing?.state === 'pending' &&
             existing.paymentHash === token.paymentHash &&
-            existing.createdAt === token.createdAt
+            existing.createdAt === Math.trunc(token.createdAt)
           ) {
             return { claimed: true };
           }
@@ -160,7 +134,7 @@ export class PostgresTokenStore implements TokenStore {
            ON CONFLICT (key) DO UPDATE SET ${REPLACE}
            WHERE t.state = 'paid' AND t.expires_at IS NOT NULL AND t.expires_at <= $15
            RETURNING key`,
-          [...rowValues(token), String(this.#now())],
+          [...tokenRowValues(token), String(this.#now())],
         );
         if (inserted.rowCount === 1) return { claimed: true };
         const existing = await this.#get(client, token.key);
@@ -180,7 +154,7 @@ export class PostgresTokenStore implements TokenStore {
     return this.#run('list the tokens', async (client) =>
       (
         await client.query<TokenRow>(`SELECT * FROM ${this.#tokens} ORDER BY created_at, key`)
-      ).rows.map(tokenOf),
+      ).rows.map(tokenFromRow),
     );
   }
 
@@ -193,7 +167,7 @@ export class PostgresTokenStore implements TokenStore {
     validatePaymentLoop({ ...fields, count: 1, firstAt: at, lastAt: at });
     return this.#run('record a payment loop', async (client) => {
       // One statement per report; a report of the payment already counted changes nothing.
-      const recorded = await client.query<LoopRow>(
+      const recorded = await client.query<PaymentLoopRow>(
         `INSERT INTO ${this.#loops} AS p
            (key, origin, scope, method, count, amount_msat, payment_hash, first_at, last_at)
          VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7)
@@ -215,26 +189,29 @@ export class PostgresTokenStore implements TokenStore {
       );
       const row =
         recorded.rows[0] ??
-        (await client.query<LoopRow>(`SELECT * FROM ${this.#loops} WHERE key = $1`, [report.key]))
-          .rows[0]!;
-      return loopOf(row);
+        (
+          await client.query<PaymentLoopRow>(`SELECT * FROM ${this.#loops} WHERE key = $1`, [
+            report.key,
+          ])
+        ).rows[0]!;
+      return paymentLoopFromRow(row);
     });
   }
 
   async getPaymentLoop(key: string): Promise<PaymentLoop | undefined> {
     return this.#run('read a payment loop', async (client) => {
       const row = (
-        await client.query<LoopRow>(`SELECT * FROM ${this.#loops} WHERE key = $1`, [key])
+        await client.query<PaymentLoopRow>(`SELECT * FROM ${this.#loops} WHERE key = $1`, [key])
       ).rows[0];
-      return row === undefined ? undefined : loopOf(row);
+      return row === undefined ? undefined : paymentLoopFromRow(row);
     });
   }
 
   async listPaymentLoops(): Promise<PaymentLoop[]> {
     return this.#run('list the payment loops', async (client) =>
-      (await client.query<LoopRow>(`SELECT * FROM ${this.#loops} ORDER BY first_at, key`)).rows.map(
-        loopOf,
-      ),
+      (
+        await client.query<PaymentLoopRow>(`SELECT * FROM ${this.#loops} ORDER BY first_at, key`)
+      ).rows.map(paymentLoopFromRow),
     );
   }
 
@@ -258,58 +235,6 @@ export class PostgresTokenStore implements TokenStore {
     const row = (
       await client.query<TokenRow>(`SELECT * FROM ${this.#tokens} WHERE key = $1`, [key])
     ).rows[0];
-    return row === undefined ? undefined : tokenOf(row);
+    return row === undefined ? undefined : tokenFromRow(row);
   }
-}
-
-function rowValues(token: StoredToken): unknown[] {
-  return [
-    token.key,
-    token.origin,
-    token.scope,
-    token.method ?? null,
-    token.scheme,
-    token.macaroon,
-    token.preimage ?? null,
-    token.paymentHash,
-    token.invoice,
-    String(token.amountMsat),
-    String(token.feeMsat),
-    token.state,
-    String(token.createdAt),
-    token.expiresAt === undefined ? null : String(token.expiresAt),
-  ];
-}
-
-function tokenOf(row: TokenRow): StoredToken {
-  return protectToken({
-    key: row.key,
-    origin: row.origin,
-    scope: row.scope,
-    ...(row.method === null ? {} : { method: row.method }),
-    scheme: row.scheme,
-    macaroon: row.macaroon,
-    ...(row.preimage === null ? {} : { preimage: row.preimage }),
-    paymentHash: row.payment_hash,
-    invoice: row.invoice,
-    amountMsat: BigInt(row.amount_msat),
-    feeMsat: BigInt(row.fee_msat),
-    state: row.state,
-    createdAt: Number(row.created_at),
-    ...(row.expires_at === null ? {} : { expiresAt: Number(row.expires_at) }),
-  });
-}
-
-function loopOf(row: LoopRow): PaymentLoop {
-  return Object.freeze({
-    key: row.key,
-    origin: row.origin,
-    ...(row.scope === null ? {} : { scope: row.scope }),
-    ...(row.method === null ? {} : { method: row.method }),
-    count: row.count,
-    amountMsat: BigInt(row.amount_msat),
-    paymentHash: row.payment_hash,
-    firstAt: Number(row.first_at),
-    lastAt: Number(row.last_at),
-  });
 }

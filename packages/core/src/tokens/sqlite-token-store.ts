@@ -3,7 +3,6 @@ import {
   type ClaimResult,
   type StoredToken,
   coveringScopes,
-  protectToken,
   TokenIndex,
   type TokenStore,
   validateClaim,
@@ -16,6 +15,16 @@ import {
   type PaymentLoopReport,
   paymentLoopTarget,
 } from './payment-loops.js';
+import {
+  PAYMENT_LOOP_COLUMNS,
+  type PaymentLoopRow,
+  paymentLoopFromRow,
+  paymentLoopRowValues,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  tokenFromRow,
+  tokenRowValues,
+} from './token-rows.js';
 
 export interface SqliteTokenStoreOptions {
   now?: () => number;
@@ -29,22 +38,10 @@ export interface SqliteTokenStoreOptions {
   recheckMs?: number;
 }
 
-interface TokenRow {
-  key: string;
-  origin: string;
-  scope: string;
-  method: string | null;
-  scheme: 'L402' | 'LSAT';
-  macaroon: string;
-  preimage: string | null;
-  payment_hash: string;
-  invoice: string;
-  amount_msat: string;
-  fee_msat: string;
-  state: 'pending' | 'paid';
-  created_at: bigint;
-  expires_at: bigint | null;
-}
+const insertInto = (columns: readonly string[]) =>
+  `(${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+const INSERT_TOKEN = insertInto(TOKEN_COLUMNS);
+const INSERT_PAYMENT_LOOP = insertInto(PAYMENT_LOOP_COLUMNS);
 
 /**
  * Tokens in the l402kit SQLite database, shared by every process that opens it, with the
@@ -104,7 +101,7 @@ export class SqliteTokenStore implements TokenStore {
           canonicalOrigin(url),
           JSON.stringify([...coveringScopes(url.pathname)]),
         ) as unknown as TokenRow[];
-      const found = new TokenIndex(rows.map(tokenOf)).find(url, method, now);
+      const found = new TokenIndex(rows.map(tokenFromRow)).find(url, method, now);
       if (found === undefined) return undefined;
       this.#cache.set(found);
       return this.#cache.get(found.key);
@@ -149,7 +146,7 @@ export class SqliteTokenStore implements TokenStore {
         this.#database
           .statement('SELECT * FROM tokens ORDER BY created_at')
           .all() as unknown as TokenRow[]
-      ).map(tokenOf),
+      ).map(tokenFromRow),
     );
   }
 
@@ -179,8 +176,8 @@ export class SqliteTokenStore implements TokenStore {
       (
         this.#database
           .statement('SELECT * FROM payment_loops ORDER BY first_at')
-          .all() as unknown as LoopRow[]
-      ).map(loopOf),
+          .all() as unknown as PaymentLoopRow[]
+      ).map(paymentLoopFromRow),
     );
   }
 
@@ -200,16 +197,16 @@ export class SqliteTokenStore implements TokenStore {
 
   #loopRow(key: string): PaymentLoop | undefined {
     const row = this.#database.statement('SELECT * FROM payment_loops WHERE key = ?').get(key) as
-      | LoopRow
+      | PaymentLoopRow
       | undefined;
-    return row === undefined ? undefined : loopOf(row);
+    return row === undefined ? undefined : paymentLoopFromRow(row);
   }
 
   #row(key: string): StoredToken | undefined {
     const row = this.#database.statement('SELECT * FROM tokens WHERE key = ?').get(key) as
       | TokenRow
       | undefined;
-    return row === undefined ? undefined : tokenOf(row);
+    return row === undefined ? undefined : tokenFromRow(row);
   }
 
   #insert(token: StoredToken): void {
@@ -233,54 +230,6 @@ export class SqliteTokenStore implements TokenStore {
   }
 }
 
-interface LoopRow {
-  key: string;
-  origin: string;
-  scope: string | null;
-  method: string | null;
-  count: bigint;
-  amount_msat: string;
-  payment_hash: string;
-  first_at: bigint;
-  last_at: bigint;
-}
-
-function loopOf(row: LoopRow): PaymentLoop {
-  return Object.freeze({
-    key: row.key,
-    origin: row.origin,
-    ...(row.scope === null ? {} : { scope: row.scope }),
-    ...(row.method === null ? {} : { method: row.method }),
-    count: Number(row.count),
-    amountMsat: BigInt(row.amount_msat),
-    paymentHash: row.payment_hash,
-    firstAt: Number(row.first_at),
-    lastAt: Number(row.last_at),
-  });
-}
-
-function tokenOf(row: TokenRow): StoredToken {
-  const token: StoredToken = {
-    key: row.key,
-    origin: row.origin,
-    scope: row.scope,
-    scheme: row.scheme,
-    macaroon: row.macaroon,
-    paymentHash: row.payment_hash,
-    invoice: row.invoice,
-    amountMsat: BigInt(row.amount_msat),
-    feeMsat: BigInt(row.fee_msat),
-    state: row.state,
-    createdAt: Number(row.created_at),
-  };
-  // Optional fields are left out rather than set to undefined, as the other stores do.
-  if (row.method !== null) token.method = row.method;
-  if (row.preimage !== null) token.preimage = row.preimage;
-  if (row.expires_at !== null) token.expiresAt = Number(row.expires_at);
-  // Frozen, and redacted when printed or serialised, as every store hands tokens out.
-  return protectToken(token);
-}
-
 /**
  * Writes `token`'s row inside the caller's write transaction: over the row of the same key
  * (REPLACE) or not at all when the key has one (IGNORE). Returns the rows written (0 or 1).
@@ -291,27 +240,8 @@ export function insertTokenRow(
   onConflict: 'REPLACE' | 'IGNORE',
 ): number {
   const { changes } = database
-    .statement(
-      `INSERT OR ${onConflict} INTO tokens (key, origin, scope, method, scheme, macaroon, preimage,
-         payment_hash, invoice, amount_msat, fee_msat, state, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .run(
-      token.key,
-      token.origin,
-      token.scope,
-      token.method ?? null,
-      token.scheme,
-      token.macaroon,
-      token.preimage ?? null,
-      token.paymentHash,
-      token.invoice,
-      token.amountMsat.toString(),
-      token.feeMsat.toString(),
-      token.state,
-      Math.trunc(token.createdAt),
-      token.expiresAt === undefined ? null : Math.trunc(token.expiresAt),
-    );
+    .statement(`INSERT OR ${onConflict} INTO tokens ${INSERT_TOKEN}`)
+    .run(...tokenRowValues(token));
   return Number(changes);
 }
 
@@ -322,20 +252,6 @@ export function insertLoopRow(
   onConflict: 'REPLACE' | 'IGNORE',
 ): void {
   database
-    .statement(
-      `INSERT OR ${onConflict} INTO payment_loops
-         (key, origin, scope, method, count, amount_msat, payment_hash, first_at, last_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .run(
-      loop.key,
-      loop.origin,
-      loop.scope ?? null,
-      loop.method ?? null,
-      loop.count,
-      loop.amountMsat.toString(),
-      loop.paymentHash,
-      Math.trunc(loop.firstAt),
-      Math.trunc(loop.lastAt),
-    );
+    .statement(`INSERT OR ${onConflict} INTO payment_loops ${INSERT_PAYMENT_LOOP}`)
+    .run(...paymentLoopRowValues(loop));
 }
