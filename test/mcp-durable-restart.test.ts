@@ -5,15 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LnbitsReproduction, startLnbitsReproduction } from '@l402kit/wallets/testing';
+import { fetchTool, startMcpStdioServer } from './support/mcp-stdio-server.js';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_KEY = 'e5'.repeat(16);
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -21,30 +17,9 @@ afterEach(async () => {
 });
 
 async function startServer(env: Record<string, string>) {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--conditions=@l402kit/source', '--import', 'tsx', 'packages/mcp/src/bin.ts'],
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stderr: 'pipe',
-  });
-  let logs = '';
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    logs += chunk.toString('utf8');
-  });
-  const client = new Client({ name: 'restart-test-agent', version: '1.0.0' });
-  await client.connect(transport);
-  cleanups.push(() => client.close().catch(() => {}));
-  return { client, pid: transport.pid!, logs: () => logs };
-}
-
-async function fetchTool(client: Client, url: string) {
-  const result = (await client.callTool({
-    name: 'l402_fetch',
-    arguments: { url },
-  })) as CallToolResult;
-  const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-  return { text, isError: result.isError === true };
+  const server = await startMcpStdioServer(env);
+  cleanups.push(() => server.client.close().catch(() => {}));
+  return server;
 }
 
 describe('the MCP server total survives a SIGKILL and a restart', () => {

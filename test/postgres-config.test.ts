@@ -6,19 +6,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runMcpServer } from '@l402kit/mcp';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type LnbitsReproduction, startLnbitsReproduction } from '@l402kit/wallets/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess, runProcess } from '../packages/cli/src/test-support.js';
 import { startTestDatabase, type TestDatabase } from '../packages/postgres/src/test-support.js';
+import { fetchTool, startMcpStdioServer } from './support/mcp-stdio-server.js';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_KEY = 'e5'.repeat(16);
 // A query parameter is as secret as the password: some drivers echo options.
 const QUERY_SECRET = 'application_name=l402kit-query-secret';
@@ -178,32 +174,6 @@ describe('the CLI on PostgreSQL', () => {
   });
 });
 
-async function startMcpServer(env: Record<string, string>) {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--conditions=@l402kit/source', '--import', 'tsx', 'packages/mcp/src/bin.ts'],
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stderr: 'pipe',
-  });
-  let logs = '';
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    logs += chunk.toString('utf8');
-  });
-  const client = new Client({ name: 'fleet-agent', version: '1.0.0' });
-  await client.connect(transport);
-  return { client, logs: () => logs };
-}
-
-async function fetchTool(client: Client, url: string) {
-  const result = (await client.callTool({
-    name: 'l402_fetch',
-    arguments: { url },
-  })) as CallToolResult;
-  const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-  return { text, isError: result.isError === true };
-}
-
 describe('MCP servers on PostgreSQL', () => {
   it('share one total across processes; each session budget stays in memory under it', async () => {
     // Two servers (two machines' agents) with a fleet total of 35 sats, 15 per session (each 10-sat payment reserves 12 with its fee).
@@ -214,8 +184,8 @@ describe('MCP servers on PostgreSQL', () => {
     });
     // The first test's daily level binds these servers too: room for them.
     await runInProcess(['budget', 'set', 'daily', '--max-sats', '1000'], env, home);
-    const first = await startMcpServer(env);
-    const second = await startMcpServer(env);
+    const first = await startMcpStdioServer(env);
+    const second = await startMcpStdioServer(env);
     try {
       const spentBefore = api.merchant.balanceMsat;
       expect((await fetchTool(first.client, `${api.url}/mcp/1`)).text).toContain('Paid 10 sats');
@@ -226,7 +196,7 @@ describe('MCP servers on PostgreSQL', () => {
       expect(overSession.text).toMatch(/limit 15 sats/);
       expect((await fetchTool(second.client, `${api.url}/mcp/3`)).text).toContain('Paid 10 sats');
       // A third server gives its sessions 100 sats, but the fleet has only 15 left: one more payment.
-      const third = await startMcpServer({ ...env, L402KIT_BUDGET_SATS: '100' });
+      const third = await startMcpStdioServer({ ...env, L402KIT_BUDGET_SATS: '100' });
       try {
         expect((await fetchTool(third.client, `${api.url}/mcp/4`)).text).toContain('Paid 10 sats');
         const overFleet = await fetchTool(third.client, `${api.url}/mcp/5`);
