@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresTokenStore } from './postgres-token-store.js';
 import { migrate } from './schema.js';
-import { startTestDatabase, type TestDatabase } from './test-support.js';
+import { poolLosingAnswers, startTestDatabase, type TestDatabase } from './test-support.js';
 
 const MACAROON = 'AgEEbHNhdAJCAAD3macaroonsecret';
 const PREIMAGE = 'ab'.repeat(32);
@@ -169,25 +169,8 @@ describe('PostgresTokenStore', () => {
 
   it('counts its own claim once when the answer to it was lost', async () => {
     const schema = await freshSchema();
-    let cut = 1;
     // The server runs the claim, then the connection drops before the answer arrives.
-    const flaky = {
-      query: pool.query.bind(pool),
-      async connect() {
-        const client = await pool.connect();
-        const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
-        return Object.assign(Object.create(client), {
-          query: async (text: string, values?: unknown[]) => {
-            const result = await query(text, values);
-            if (text.includes('ON CONFLICT') && cut-- > 0) {
-              throw new Error('Connection terminated unexpectedly');
-            }
-            return result;
-          },
-          release: (error?: Error) => client.release(error),
-        });
-      },
-    } as unknown as pg.Pool;
+    const flaky = poolLosingAnswers(pool, (text) => text.includes('ON CONFLICT'));
     const store = new PostgresTokenStore(flaky, { schema });
     const token = pending('https://a.test/report', '44'.repeat(32));
     expect(await store.claim(token)).toEqual({ claimed: true });

@@ -119,3 +119,31 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * `pool` with the connection cut after the server ran a statement: the first `times` queries
+ * `matching` their text run, then throw "Connection terminated unexpectedly" instead of
+ * answering, as when the network drops between the server's work and its answer.
+ */
+export function poolLosingAnswers(
+  pool: pg.Pool,
+  matching: (text: string) => boolean,
+  times = 1,
+): pg.Pool {
+  let left = times;
+  return {
+    query: pool.query.bind(pool),
+    async connect() {
+      const client = await pool.connect();
+      const query = client.query.bind(client) as (text: string, values?: unknown[]) => unknown;
+      return Object.assign(Object.create(client), {
+        query: async (text: string, values?: unknown[]) => {
+          const result = await query(text, values);
+          if (matching(text) && left-- > 0) throw new Error('Connection terminated unexpectedly');
+          return result;
+        },
+        release: (error?: Error) => client.release(error),
+      });
+    },
+  } as unknown as pg.Pool;
+}
