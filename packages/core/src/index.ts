@@ -29,6 +29,7 @@ export {
   selectChallenge,
 } from './protocol/parse-challenge.js';
 export { bytesToHex, hexToBytes, isPreimageFor, sha256Hex } from './protocol/preimage.js';
+export { type CheckedCredential, checkCredential } from './protocol/verify-credential.js';
 export type {
   BitcoinNetwork,
   CreatedInvoice,

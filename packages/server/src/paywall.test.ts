@@ -382,6 +382,41 @@ describe('a rejected credential gets a fresh 402', () => {
       expect(response.status).toBe(402);
     }
   });
+
+  it('names what is wrong: the credential, the macaroon inside it, or its signature', async () => {
+    const context = await setup();
+    const paid = await buy(context);
+    const scope = { path: '/search', method: 'GET' };
+    const body = paid.challenge.macaroon.replace(/=+$/, '');
+    const cases: Array<[string, string]> = [
+      ['', 'missing_credential'],
+      ['L402 nonsense', 'malformed_credential'],
+      // Base64 in mixed alphabets or with a character no alphabet has: not a credential.
+      [
+        `L402 ${body.slice(0, 4)}+${body.slice(5, 9)}_${body.slice(10)}:${paid.preimage}`,
+        'malformed_credential',
+      ],
+      [`L402 ${body.slice(0, 8)}*${body.slice(9)}:${paid.preimage}`, 'malformed_credential'],
+      [`L402 ${paid.challenge.macaroon}:${paid.preimage.slice(1)}`, 'malformed_credential'],
+      // Valid base64 whose bytes are no V2 macaroon.
+      [
+        `L402 ${Buffer.from('not a macaroon').toString('base64')}:${paid.preimage}`,
+        'malformed_macaroon',
+      ],
+      [
+        `L402 ${Buffer.from(paid.challenge.macaroon, 'base64').subarray(0, -5).toString('base64')}:${paid.preimage}`,
+        'malformed_macaroon',
+      ],
+      [
+        `L402 ${body.slice(0, 40)}${body[40] === 'B' ? 'C' : 'B'}${body.slice(41)}:${paid.preimage}`,
+        'invalid_signature',
+      ],
+    ];
+    for (const [authorization, reason] of cases) {
+      expect(context.paywall.verifyCredential(authorization, scope)).toEqual({ ok: false, reason });
+    }
+    expect(context.paywall.verifyCredential(paid.authorization, scope).ok).toBe(true);
+  });
 });
 
 describe('pricing', () => {

@@ -1,9 +1,8 @@
 import {
-  type DecodedMacaroon,
+  type CheckedCredential,
+  checkCredential,
+  MalformedMacaroonError,
   type Msat,
-  isPreimageFor,
-  parseCredential,
-  verifyMacaroon,
 } from '@l402kit/core';
 import {
   type CaveatRequirements,
@@ -51,36 +50,31 @@ export function verifyAuthorization(
     return { ok: false, reason: 'missing_credential' };
   }
   try {
-    let credential: ReturnType<typeof parseCredential>;
+    // One read of the header and the macaroon: base64, fields, HMAC chain, preimage.
+    let credential: CheckedCredential;
     try {
-      credential = parseCredential(header);
-    } catch {
-      return { ok: false, reason: 'malformed_credential' };
+      credential = checkCredential(header, context.rootKey);
+    } catch (error) {
+      return {
+        ok: false,
+        reason:
+          error instanceof MalformedMacaroonError ? 'malformed_macaroon' : 'malformed_credential',
+      };
     }
-    // One parse: the HMAC chain is checked over the fields just read.
-    let macaroon: DecodedMacaroon;
-    try {
-      const verified = verifyMacaroon(credential.macaroon, context.rootKey);
-      if (!verified.signatureValid) return { ok: false, reason: 'invalid_signature' };
-      macaroon = verified.macaroon;
-    } catch {
-      return { ok: false, reason: 'malformed_macaroon' };
-    }
-    if (!isPreimageFor(credential.preimage, macaroon.identifier.paymentHash)) {
-      return { ok: false, reason: 'preimage_mismatch' };
-    }
+    if (!credential.signatureValid) return { ok: false, reason: 'invalid_signature' };
+    if (!credential.preimageValid) return { ok: false, reason: 'preimage_mismatch' };
     // Read once for the checks, the amount paid and the expiry.
-    const caveats = readCaveats(macaroon.caveats, context.serviceName);
+    const caveats = readCaveats(credential.caveats, context.serviceName);
     const reason = checkCaveats(caveats, context.serviceName, context.scope, context.now);
     if (reason !== undefined) return { ok: false, reason };
     return {
       ok: true,
       token: {
         scheme: credential.scheme,
-        paymentHash: macaroon.identifier.paymentHash,
-        tokenId: macaroon.identifier.tokenId,
+        paymentHash: credential.identifier.paymentHash,
+        tokenId: credential.identifier.tokenId,
         serviceName: context.serviceName,
-        caveats: macaroon.caveats,
+        caveats: credential.caveats,
         paidMsat: paidMsatOf(caveats, context.serviceName),
         expiresAt: caveats.expiresAt,
       },

@@ -21,9 +21,6 @@ function checkScheme(scheme: string): 'L402' | 'LSAT' {
 }
 
 function checkMacaroon(macaroon: string): string {
-  if (typeof macaroon !== 'string' || macaroon.length === 0) {
-    throw new MalformedCredentialError('credential has no macaroon');
-  }
   try {
     checkBase64(macaroon);
   } catch (error) {
@@ -72,10 +69,20 @@ export function formatCredential(credential: {
 
 /** Reads an `Authorization` value; scheme and hex in any case. MalformedCredentialError otherwise. */
 export function parseCredential(header: string | null | undefined): L402Credential {
-  if (typeof header !== 'string' || header.trim().length === 0) {
-    throw new MalformedCredentialError('no Authorization credential');
-  }
-  const match = /^([^\s]+)[ \t]+([^\s]+)$/.exec(header.trim());
+  const credential = splitCredential(header);
+  checkMacaroon(credential.macaroon);
+  return credential;
+}
+
+/**
+ * `parseCredential` without the base64 check of the macaroon, for a reader that decodes it
+ * at once and checks it there (`decodeCheckedBase64` refuses exactly what `checkBase64` does):
+ * scheme, a non-empty macaroon, and the preimage as 64 hex digits, lower-cased.
+ */
+export function splitCredential(header: string | null | undefined): L402Credential {
+  const trimmed = typeof header === 'string' ? header.trim() : '';
+  if (trimmed.length === 0) throw new MalformedCredentialError('no Authorization credential');
+  const match = /^([^\s]+)[ \t]+([^\s]+)$/.exec(trimmed);
   if (match === null)
     throw new MalformedCredentialError('credential must be "L402 <macaroon>:<preimage>"');
   const scheme = checkScheme(match[1] as string);
@@ -84,9 +91,10 @@ export function parseCredential(header: string | null | undefined): L402Credenti
   const separator = token.lastIndexOf(':');
   if (separator < 0)
     throw new MalformedCredentialError('credential has no ":" between macaroon and preimage');
+  if (separator === 0) throw new MalformedCredentialError('credential has no macaroon');
   return {
     scheme,
-    macaroon: checkMacaroon(token.slice(0, separator)),
+    macaroon: token.slice(0, separator),
     preimage: checkPreimage(token.slice(separator + 1)),
   };
 }

@@ -26,6 +26,8 @@ export interface DecodedMacaroon {
 }
 
 const IDENTIFIER_LENGTH = 66;
+const PAYMENT_HASH_START = 2;
+const TOKEN_ID_START = 34;
 const IDENTIFIER_VERSION = 0;
 const SIGNATURE_LENGTH = 32;
 const HASH_HEX = /^[0-9a-fA-F]{64}$/;
@@ -63,9 +65,14 @@ export function decodeIdentifier(bytes: Uint8Array): MacaroonIdentifier {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     version,
-    paymentHash: view.toString('hex', 2, 34),
-    tokenId: view.toString('hex', 34, 66),
+    paymentHash: view.toString('hex', PAYMENT_HASH_START, TOKEN_ID_START),
+    tokenId: view.toString('hex', TOKEN_ID_START, IDENTIFIER_LENGTH),
   };
+}
+
+/** The payment hash's 32 bytes inside identifier bytes that `decodeIdentifier` accepted. */
+export function paymentHashBytes(identifier: Uint8Array): Uint8Array {
+  return identifier.subarray(PAYMENT_HASH_START, TOKEN_ID_START);
 }
 
 // Field types of the V2 binary format (libmacaroons, go-macaroon).
@@ -78,7 +85,7 @@ const FORMAT_VERSION = 2;
 const MAX_VARINT_BYTES = 5;
 
 /** The fields of a V2 binary macaroon, read in one pass. */
-interface MacaroonFields {
+export interface MacaroonFields {
   location: string;
   identifier: Uint8Array;
   /** First-party caveat conditions as signed, and as text. */
@@ -153,7 +160,7 @@ function utf8Text(data: Uint8Array, what: string): string {
  * END, signature, nothing after. Caveat locations are hints that the signature does not cover,
  * so they are dropped, as the canonical form drops them.
  */
-function readFields(bytes: Uint8Array): MacaroonFields {
+export function readFields(bytes: Uint8Array): MacaroonFields {
   const reader = new FieldReader(bytes);
   if (reader.peek() !== FORMAT_VERSION) reader.fail(`format version ${bytes[0]}, only 2 is read`);
   reader.offset++;
@@ -261,7 +268,7 @@ function derivedKey(rootKey: Uint8Array): Buffer {
  * The chain of libmacaroons: the key is HMAC("macaroons-key-generator", root key), the first
  * signature HMAC(key, identifier), each caveat's HMAC(previous signature, condition).
  */
-function signatureChain(
+export function signatureChain(
   rootKey: Uint8Array,
   identifier: Uint8Array,
   caveats: readonly Uint8Array[],
@@ -271,7 +278,7 @@ function signatureChain(
   return signature;
 }
 
-function checkRootKey(rootKey: Uint8Array): void {
+export function checkRootKey(rootKey: Uint8Array): void {
   if (!(rootKey instanceof Uint8Array)) {
     throw new MalformedMacaroonError('the macaroon root key must be a Uint8Array');
   }
