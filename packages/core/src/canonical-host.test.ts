@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBudget } from './budget/budget.js';
-import { budgetHost, canonicalHost, canonicalOrigin } from './canonical-host.js';
+import { budgetHost, canonicalHost, canonicalOrigin, canonicalUrlHost } from './canonical-host.js';
 import { createPolicy } from './client/policy.js';
 import { PolicyDeniedError } from './errors.js';
 import { MemoryTokenStore, tokenKey, tokenTarget } from './tokens/token-store.js';
@@ -37,6 +39,54 @@ describe('canonicalOrigin', () => {
     expect(canonicalOrigin(new URL('http://[2001:db8::1]:80/'))).toBe('http://[2001:db8::1]');
     expect(canonicalOrigin(new URL('https://api.example.com:8443'))).toBe(
       'https://api.example.com:8443',
+    );
+  });
+});
+
+describe('canonicalUrlHost and canonicalOrigin on any URL', () => {
+  // Hosts of every shape a URL can hold: names with trailing dots, IPv4 in any spelling,
+  // IPv6 with and without a mapped IPv4 address.
+  const host = fc.oneof(
+    fc.domain().chain((name) => fc.constantFrom(name, `${name}.`, `${name.toUpperCase()}..`)),
+    fc.ipV4().chain((ip) => fc.constantFrom(ip, `${ip}.`)),
+    fc.ipV4Extended(),
+    fc.ipV6().map((ip) => `[${ip}]`),
+    fc.ipV4().map((ip) => `[::ffff:${ip}]`),
+  );
+  const url = fc
+    .record({
+      scheme: fc.constantFrom('http', 'https'),
+      host,
+      port: fc.option(fc.integer({ min: 1, max: 65_535 })),
+      path: fc.webPath(),
+    })
+    .map(({ scheme, host, port, path }) => {
+      try {
+        return new URL(`${scheme}://${host}${port === null ? '' : `:${port}`}${path}`);
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((parsed): parsed is URL => parsed !== undefined && parsed.hostname !== '');
+
+  it('reads the host as canonicalHost does, without parsing it again', () => {
+    fc.assert(
+      fc.property(url, (parsed) => {
+        let fromText: string | undefined;
+        try {
+          fromText = canonicalHost(parsed.hostname);
+        } catch {}
+        if (fromText === undefined) {
+          expect(() => canonicalUrlHost(parsed)).toThrow(RangeError);
+        } else {
+          expect(canonicalUrlHost(parsed)).toBe(fromText);
+          // The origin: the canonical host, bracketed when it is an IPv6 address.
+          const bracketed = isIP(fromText) === 6 ? `[${fromText}]` : fromText;
+          const port = parsed.port === '' ? '' : `:${parsed.port}`;
+          expect(canonicalOrigin(parsed)).toBe(`${parsed.protocol}//${bracketed}${port}`);
+        }
+      }),
+      { numRuns: 2_000 },
     );
   });
 });

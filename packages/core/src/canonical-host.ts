@@ -28,9 +28,22 @@ export function canonicalHost(host: string): string {
  * IPv4-mapped IPv6 address.
  */
 export function canonicalOrigin(url: URL): string {
-  const host = canonicalHostname(url.hostname);
-  const bracketed = isIP(host) === 6 ? `[${host}]` : host;
-  return `${url.protocol}//${bracketed}${url.port === '' ? '' : `:${url.port}`}`;
+  const hostname = url.hostname;
+  const host = canonicalHostname(hostname);
+  // Still an IPv6 address unless it was folded to IPv4.
+  const bracketed = hostname.charCodeAt(0) === 91 && host.includes(':') ? `[${host}]` : host;
+  const port = url.port;
+  return `${url.protocol}//${bracketed}${port === '' ? '' : `:${port}`}`;
+}
+
+/**
+ * `canonicalHost(url.hostname)` without parsing the host again: the URL parser already wrote
+ * it in lower case, punycode and canonical IP forms.
+ */
+export function canonicalUrlHost(url: URL): string {
+  const canonical = canonicalHostname(url.hostname);
+  if (canonical === '') throw new RangeError(`host ${JSON.stringify(url.hostname)} names no host`);
+  return canonical;
 }
 
 /**
@@ -55,6 +68,12 @@ function isLoopbackName(host: string): boolean {
 
 // A URL's hostname (already lower case, IPv4 and IPv6 already canonical) made canonical.
 function canonicalHostname(hostname: string): string {
+  // The common case first: a name or IPv4 address without a trailing dot is canonical already.
+  if (hostname.charCodeAt(0) !== 91 && !hostname.includes(':')) {
+    return hostname.charCodeAt(hostname.length - 1) === 46
+      ? hostname.replace(/\.+$/, '')
+      : hostname;
+  }
   const bare =
     hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
   if (isIP(bare) === 6) return foldMappedIPv4(bare);

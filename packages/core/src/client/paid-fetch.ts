@@ -255,14 +255,16 @@ async function fetchFollowingRedirects(
       earlier.receipt = total;
       earlier.bought ??= hop.bought;
       earlier.requests.push({ url, method: snapshot.method });
-      const location = response.headers.get('location');
-      if (!isRedirect(response.status) || !location || snapshot.redirect === 'manual') {
+      const location = isRedirect(response.status) ? response.headers.get('location') : null;
+      if (!location || snapshot.redirect === 'manual') {
+        // The receipt is set with the guard, in the one prototype swap that guards the body.
         const guarded = guardBody(response, {
           onError: bodyError(state, total),
           abort: state.deadlines.get(response),
           timeoutMs: state.bodyTimeoutMs,
+          receipt: total,
         });
-        return withReceipt(guarded, total);
+        return guarded as PaidResponse;
       }
       await response.body?.cancel();
       if (snapshot.redirect === 'error' || hopCount >= state.maxRedirects) {
@@ -362,11 +364,6 @@ function positive(name: string, value: number): number {
     throw new InvalidOptionError(`${name} must be a positive number of milliseconds.`);
   }
   return value;
-}
-
-function withReceipt(response: Response, receipt: PaymentReceipt): PaidResponse {
-  Object.defineProperty(response, 'l402', { value: receipt, enumerable: false });
-  return response as PaidResponse;
 }
 
 function mergeReceipts(previous: PaymentReceipt | undefined, next: PaymentReceipt): PaymentReceipt {

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { formatMsat, type Msat, satsToMsat } from '../amount.js';
-import { canonicalHost } from '../canonical-host.js';
+import { canonicalHost, canonicalUrlHost } from '../canonical-host.js';
 import {
   ApprovalDeniedError,
   ApprovalRequiredError,
@@ -211,8 +211,9 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
 
   const policy: Policy = {
     async checkUrl(url) {
-      const where = safeUrl(url);
+      // The URL text is made only for an error: this runs before every request.
       const deny = (rule: string) => {
+        const where = safeUrl(url);
         throw new PolicyDeniedError(`Policy denied ${where}: ${rule}. Nothing was paid.`, {
           paid: false,
           url: where,
@@ -222,7 +223,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
         deny(`only http and https URLs may be fetched, not ${url.protocol}`);
       }
       // Rules see the canonical host, so no spelling of a denied host slips past them.
-      const host = canonicalHost(url.hostname);
+      const host = canonicalUrlHost(url);
       if (requireHttps && url.protocol === 'http:' && !isLoopbackHost(host)) {
         deny('https is required (requireHttps)');
       }
@@ -237,7 +238,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
       } catch (cause) {
         throw new RequestFailedError(`Could not resolve ${host}. Nothing was paid.`, {
           paid: false,
-          url: where,
+          url: safeUrl(url),
           cause,
         });
       }

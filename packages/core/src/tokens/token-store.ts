@@ -143,14 +143,21 @@ export function isTokenUsable(
   now = Date.now(),
 ): boolean {
   return (
+    url.origin !== 'null' &&
+    token.origin === canonicalOrigin(url) &&
+    scopeCovers(token.scope, url.pathname) &&
+    isTokenLive(token, method.toUpperCase(), now)
+  );
+}
+
+/** Paid, with its preimage, for `upperMethod` (or any method) and not expired at `now`. */
+function isTokenLive(token: StoredToken, upperMethod: string, now: number): boolean {
+  return (
     token.state === 'paid' &&
     typeof token.preimage === 'string' &&
     token.preimage !== '' &&
-    url.origin !== 'null' &&
-    token.origin === canonicalOrigin(url) &&
-    (token.method === undefined || token.method === method.toUpperCase()) &&
-    (token.expiresAt === undefined || token.expiresAt > now) &&
-    scopeCovers(token.scope, url.pathname)
+    (token.method === undefined || token.method === upperMethod) &&
+    (token.expiresAt === undefined || token.expiresAt > now)
   );
 }
 
@@ -324,26 +331,40 @@ export class TokenIndex {
   }
 
   find(url: URL, method: string, now: number): StoredToken | undefined {
-    if (url.origin === 'null') return undefined;
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
     const scopes = this.#byOrigin.get(canonicalOrigin(url));
     if (scopes === undefined) return undefined;
-    // Most specific first: the exact path, then prefixes from the longest to "/".
-    for (const scope of coveringScopes(url.pathname)) {
+    const upperMethod = method.toUpperCase();
+    const pathname = url.pathname;
+    // Most specific first: the exact path, then prefixes from the longest to "/". A token
+    // filed under this origin and a covering scope matches both; the rest is checked here.
+    const exact = scopes.get(pathname);
+    if (exact !== undefined) {
+      const best = this.#newestLive(exact, upperMethod, now);
+      if (best !== undefined) return best;
+    }
+    for (const scope of coveringScopes(pathname)) {
+      if (scope === pathname) continue;
       const keys = scopes.get(scope);
       if (keys === undefined) continue;
-      let best: StoredToken | undefined;
-      for (const key of keys) {
-        const token = this.#tokens.get(key)!;
-        if (
-          isTokenUsable(token, url, method, now) &&
-          (best === undefined || token.createdAt > best.createdAt)
-        ) {
-          best = token;
-        }
-      }
+      const best = this.#newestLive(keys, upperMethod, now);
       if (best !== undefined) return best;
     }
     return undefined;
+  }
+
+  #newestLive(keys: Set<string>, upperMethod: string, now: number): StoredToken | undefined {
+    let best: StoredToken | undefined;
+    for (const key of keys) {
+      const token = this.#tokens.get(key)!;
+      if (
+        isTokenLive(token, upperMethod, now) &&
+        (best === undefined || token.createdAt > best.createdAt)
+      ) {
+        best = token;
+      }
+    }
+    return best;
   }
 }
 
