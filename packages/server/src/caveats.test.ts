@@ -137,6 +137,13 @@ describe('checkCaveats', () => {
     // A caveat the holder adds can lower the amount, never raise it.
     expect(check([...caveats, 'research_paid_msat=1000000'], priced(2_000n))).toBe('underpaid');
     expect(check([...caveats, 'research_paid_msat=10'], priced(500n))).toBe('underpaid');
+    // Read in macaroon order: the first value that fails names the reason.
+    expect(check([...caveats, 'research_paid_msat=5', 'research_paid_msat=x'], priced(10n))).toBe(
+      'underpaid',
+    );
+    expect(check([...caveats, 'research_paid_msat=x', 'research_paid_msat=5'], priced(10n))).toBe(
+      'invalid_caveat',
+    );
     expect(check([...caveats, ' research_paid_msat = 10 '], priced(500n))).toBe('underpaid');
     // Another service's amount is not ours.
     expect(check(['services=research:0', 'other_paid_msat=9999'], priced(1n))).toBe('underpaid');
@@ -200,6 +207,17 @@ describe('readCaveats', () => {
           checkCaveats(caveats, 'research', requirements, now),
         );
         expect(paidMsatOf(reading, 'research')).toBe(paidMsatOf(caveats, 'research'));
+        // Each amount read once, in order: whole msat or unreadable; the least readable is paid.
+        const amounts = reading.paid.map((value) =>
+          /^\d{1,30}$/.test(value) ? BigInt(value) : undefined,
+        );
+        expect(reading.paidAmounts).toEqual(amounts);
+        const least = amounts.reduce<bigint | undefined>(
+          (lowest, amount) =>
+            amount !== undefined && (lowest === undefined || amount < lowest) ? amount : lowest,
+          undefined,
+        );
+        expect(paidMsatOf(reading, 'research')).toBe(least);
       }),
       { numRuns: 2_000 },
     );

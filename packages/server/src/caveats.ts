@@ -1,4 +1,4 @@
-import { type Msat, macaroonExpiry, parseCaveat } from '@l402kit/core';
+import { type Caveat, type Msat, macaroonExpiry, parseCaveat } from '@l402kit/core';
 import type { ResolvedOptions } from './options.js';
 
 /** Why a credential was refused; every refusal is answered with a fresh 402. */
@@ -87,6 +87,8 @@ export interface CaveatReading {
   methods: string[];
   requests: string[];
   paid: string[];
+  /** `paid` read as amounts, in the same order; undefined where a value is not whole msat. */
+  paidAmounts: Array<Msat | undefined>;
   /** The earliest `*_valid_until` of any service (see `macaroonExpiry`). */
   expiresAt: Date | undefined;
 }
@@ -105,9 +107,10 @@ export function readCaveats(caveats: string[], serviceName: string): CaveatReadi
     methods: [],
     requests: [],
     paid: [],
+    paidAmounts: [],
     expiresAt: undefined,
   };
-  const expiring: string[] = [];
+  const expiring: Caveat[] = [];
   for (const text of caveats) {
     const caveat = parseCaveat(text);
     if (caveat === undefined) continue;
@@ -115,17 +118,21 @@ export function readCaveats(caveats: string[], serviceName: string): CaveatReadi
     if (key === keys.services) reading.services.push(value);
     else if (key === keys.path) reading.paths.push(value);
     else if (key === keys.method) reading.methods.push(value);
-    else if (key === keys.paid) reading.paid.push(value);
-    else if (key === keys.request) reading.requests.push(value);
+    else if (key === keys.paid) {
+      reading.paid.push(value);
+      reading.paidAmounts.push(MSAT_VALUE.test(value) ? BigInt(value) : undefined);
+    } else if (key === keys.request) reading.requests.push(value);
     else if (key === keys.capabilities) reading.capabilities.push(value);
-    // Any service's expiry counts; macaroonExpiry says how each one reads.
-    if (key.endsWith(VALID_UNTIL_SUFFIX)) expiring.push(text);
+    // Any service's expiry counts; macaroonExpiry says how each one reads (given it split).
+    if (key.endsWith(VALID_UNTIL_SUFFIX)) expiring.push(caveat);
   }
   if (expiring.length > 0) reading.expiresAt = macaroonExpiry(expiring);
   return reading;
 }
 
 const VALID_UNTIL_SUFFIX = '_valid_until';
+// A `paid_msat` value: whole millisatoshis, no sign, at most 30 digits.
+const MSAT_VALUE = /^\d{1,30}$/;
 
 // The keys of the last service asked about: a paywall asks about its own every time.
 let lastKeys: ReturnType<typeof caveatKeys> | undefined;
@@ -177,7 +184,7 @@ export function checkCaveats(
     }
   }
   if (scope.priceMsat !== undefined && scope.priceMsat > 0n) {
-    const reason = checkPaid(reading.paid, scope.priceMsat);
+    const reason = checkPaid(reading.paidAmounts, scope.priceMsat);
     if (reason !== undefined) return reason;
   }
   if (scope.capability !== undefined) {
@@ -192,11 +199,11 @@ export function checkCaveats(
  * Every `paid_msat` must cover the price, so an added caveat can only lower what a token buys.
  * A token without one paid nothing we can prove: fail closed.
  */
-function checkPaid(values: string[], priceMsat: Msat): RejectionReason | undefined {
-  if (values.length === 0) return 'underpaid';
-  for (const value of values) {
-    if (!/^\d{1,30}$/.test(value)) return 'invalid_caveat';
-    if (BigInt(value) < priceMsat) return 'underpaid';
+function checkPaid(amounts: Array<Msat | undefined>, priceMsat: Msat): RejectionReason | undefined {
+  if (amounts.length === 0) return 'underpaid';
+  for (const amount of amounts) {
+    if (amount === undefined) return 'invalid_caveat';
+    if (amount < priceMsat) return 'underpaid';
   }
   return undefined;
 }
@@ -208,10 +215,8 @@ export function paidMsatOf(
 ): Msat | undefined {
   const reading = Array.isArray(caveats) ? readCaveats(caveats, serviceName) : caveats;
   let least: Msat | undefined;
-  for (const value of reading.paid) {
-    if (!/^\d{1,30}$/.test(value)) continue;
-    const paid = BigInt(value);
-    if (least === undefined || paid < least) least = paid;
+  for (const paid of reading.paidAmounts) {
+    if (paid !== undefined && (least === undefined || paid < least)) least = paid;
   }
   return least;
 }

@@ -95,4 +95,21 @@ describe('caveat reading against its definition', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('macaroonExpiry reads caveats already split by parseCaveat as it reads their text', () => {
+    fc.assert(
+      fc.property(fc.array(caveatText, { maxLength: 8 }), fc.boolean(), (caveats, mixed) => {
+        const split = caveats.flatMap((text, index) => {
+          const caveat = parseCaveat(text);
+          if (caveat === undefined) return [];
+          return [mixed && index % 2 === 0 ? text : caveat];
+        });
+        expect(macaroonExpiry(split)).toEqual(macaroonExpiry(caveats));
+      }),
+      { numRuns: 3000 },
+    );
+    // Neither text nor a caveat: skipped, as a non-string always was.
+    const junk = [null, 7, { key: 'a_valid_until' }, 'a_valid_until=5'] as unknown as string[];
+    expect(macaroonExpiry(junk)).toEqual(new Date(5000));
+  });
 });

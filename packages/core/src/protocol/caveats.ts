@@ -45,18 +45,36 @@ export function caveatValues(caveats: string[], key: string): string[] {
 /**
  * The earliest `<service>_valid_until=<unix seconds>` of all caveats, or undefined if none.
  * A value that is not whole seconds counts as already expired: fail closed, as aperture does.
+ * Takes caveat text or caveats `parseCaveat` already split, so a reader that split them for
+ * its own checks does not split them again.
  */
-export function macaroonExpiry(caveats: string[]): Date | undefined {
+export function macaroonExpiry(caveats: readonly (string | Caveat)[]): Date | undefined {
   let earliest: number | undefined;
-  for (const text of caveats) {
-    // Only a caveat that contains the suffix can have a key ending with it.
-    if (typeof text !== 'string' || !text.includes(VALID_UNTIL_SUFFIX)) continue;
-    const caveat = parseCaveat(text);
-    if (caveat === undefined || !caveat.key.endsWith(VALID_UNTIL_SUFFIX)) continue;
+  for (const item of caveats) {
+    const caveat = expiringCaveat(item);
+    if (caveat === undefined) continue;
     const milliseconds = /^\d+$/.test(caveat.value)
       ? Math.min(Number(caveat.value) * 1000, LATEST_DATE_MS)
       : 0;
     if (earliest === undefined || milliseconds < earliest) earliest = milliseconds;
   }
   return earliest === undefined ? undefined : new Date(earliest);
+}
+
+/** The caveat if its key ends with `_valid_until`; anything else (not a caveat too) is skipped. */
+function expiringCaveat(item: string | Caveat): Caveat | undefined {
+  let caveat: Caveat | undefined;
+  if (typeof item === 'string') {
+    // Only a caveat that contains the suffix can have a key ending with it.
+    if (!item.includes(VALID_UNTIL_SUFFIX)) return undefined;
+    caveat = parseCaveat(item);
+  } else if (
+    typeof item === 'object' &&
+    item !== null &&
+    typeof item.key === 'string' &&
+    typeof item.value === 'string'
+  ) {
+    caveat = item;
+  }
+  return caveat?.key.endsWith(VALID_UNTIL_SUFFIX) ? caveat : undefined;
 }

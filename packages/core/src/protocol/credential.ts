@@ -1,4 +1,5 @@
 import { checkBase64 } from './base64.js';
+import { hash32Bytes } from './preimage.js';
 import { MalformedCredentialError } from '../errors.js';
 
 /** What goes into `Authorization: L402 <macaroon>:<preimage>`. */
@@ -46,11 +47,23 @@ function checkToken(token: string): string {
   return token;
 }
 
+const PREIMAGE_PROBLEM = 'credential preimage must be 32 bytes of hex';
+
 function checkPreimage(preimage: string): string {
   if (typeof preimage !== 'string' || !PREIMAGE_HEX.test(preimage)) {
-    throw new MalformedCredentialError('credential preimage must be 32 bytes of hex');
+    throw new MalformedCredentialError(PREIMAGE_PROBLEM);
   }
   return preimage.toLowerCase();
+}
+
+/**
+ * The preimage of a split credential as its 32 bytes: what `checkPreimage` accepts, read by
+ * the hex decoder itself instead of a regular expression and a lower-cased copy.
+ */
+export function preimageBytesOf(preimage: string): Buffer {
+  const bytes = hash32Bytes(preimage);
+  if (bytes === undefined) throw new MalformedCredentialError(PREIMAGE_PROBLEM);
+  return bytes;
 }
 
 /**
@@ -69,15 +82,15 @@ export function formatCredential(credential: {
 
 /** Reads an `Authorization` value; scheme and hex in any case. MalformedCredentialError otherwise. */
 export function parseCredential(header: string | null | undefined): L402Credential {
-  const credential = splitCredential(header);
-  checkMacaroon(credential.macaroon);
-  return credential;
+  const { scheme, macaroon, preimage } = splitCredential(header);
+  return { scheme, macaroon: checkMacaroon(macaroon), preimage: checkPreimage(preimage) };
 }
 
 /**
- * `parseCredential` without the base64 check of the macaroon, for a reader that decodes it
- * at once and checks it there (`decodeCheckedBase64` refuses exactly what `checkBase64` does):
- * scheme, a non-empty macaroon, and the preimage as 64 hex digits, lower-cased.
+ * `parseCredential` without the checks of the macaroon's base64 and the preimage's hex, for a
+ * reader that decodes both at once and checks them there (`decodeCheckedBase64` refuses exactly
+ * what `checkBase64` does, `preimageBytesOf` what `checkPreimage` does): the scheme, a non-empty
+ * macaroon and the preimage text as sent.
  */
 export function splitCredential(header: string | null | undefined): L402Credential {
   const trimmed = typeof header === 'string' ? header.trim() : '';
@@ -95,6 +108,6 @@ export function splitCredential(header: string | null | undefined): L402Credenti
   return {
     scheme,
     macaroon: token.slice(0, separator),
-    preimage: checkPreimage(token.slice(separator + 1)),
+    preimage: token.slice(separator + 1),
   };
 }

@@ -24,8 +24,8 @@ export function hexToBytes(hex: string): Uint8Array {
  */
 export function isPreimageFor(preimageHex: string, paymentHashHex: string): boolean {
   if (typeof preimageHex !== 'string' || typeof paymentHashHex !== 'string') return false;
-  const preimage = hash32(preimageHex);
-  const paymentHash = hash32(paymentHashHex);
+  const preimage = hash32Bytes(preimageHex);
+  const paymentHash = hash32Bytes(paymentHashHex);
   if (preimage === undefined || paymentHash === undefined) return false;
   return preimageMatches(preimage, paymentHash);
 }
@@ -40,7 +40,7 @@ export function preimageMatches(preimage: Uint8Array, paymentHash: Uint8Array): 
 }
 
 /** 64 hex digits in either case as 32 bytes, else undefined. */
-function hash32(hex: string): Buffer | undefined {
+export function hash32Bytes(hex: string): Buffer | undefined {
   if (hex.length !== 64) return undefined;
   // Node's decoder stops at the first pair that is not hex, so 32 bytes means all 64 were.
   const bytes = Buffer.from(hex, 'hex');

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { MalformedCredentialError } from '../errors.js';
 import { decodeCheckedBase64 } from './base64.js';
-import { splitCredential } from './credential.js';
+import { preimageBytesOf, splitCredential } from './credential.js';
 import {
   checkRootKey,
   decodeIdentifier,
@@ -44,12 +44,11 @@ export function checkCredential(
   } catch (error) {
     throw new MalformedCredentialError('credential macaroon is not base64', { cause: error });
   }
+  const preimage = preimageBytesOf(credential.preimage);
   checkRootKey(rootKey);
   const fields = readFields(bytes);
   const identifier = decodeIdentifier(fields.identifier);
   const expected = signatureChain(rootKey, fields.identifier, fields.caveatBytes);
-  // The preimage is 64 hex digits (checked by splitCredential): 32 bytes.
-  const preimage = Buffer.from(credential.preimage, 'hex');
   return {
     scheme: credential.scheme,
     identifier,
