@@ -208,6 +208,26 @@ describe('PostgresTokenStore', () => {
     expect(await one.listPaymentLoops()).toEqual([]);
   });
 
+  it('stores times with a fraction of a millisecond as whole milliseconds, as SQLite does', async () => {
+    const store = new PostgresTokenStore(pool, { schema: await freshSchema() });
+    const token = makeToken('https://a.test/fraction', 'GET', 'path', {
+      createdAt: 1_700_000_000_000.75,
+      expiresAt: 4_000_000_000_000.5,
+    });
+    await store.put(token);
+    expect(await store.get(token.key)).toMatchObject({
+      createdAt: 1_700_000_000_000,
+      expiresAt: 4_000_000_000_000,
+    });
+    // A claim whose answer was lost still recognises its own row after the truncation.
+    const claimed = pending('https://a.test/claim', '66'.repeat(32), 1_700_000_000_000.5);
+    const flaky = poolLosingAnswers(pool, (text) => text.includes('ON CONFLICT'));
+    const schema = await freshSchema();
+    expect(await new PostgresTokenStore(flaky, { schema }).claim(claimed)).toEqual({
+      claimed: true,
+    });
+  });
+
   it('keeps macaroon and preimage out of JSON and inspection', async () => {
     const store = new PostgresTokenStore(pool, { schema: await freshSchema() });
     await store.put(makeToken('https://a.test/report'));
