@@ -147,6 +147,20 @@ describe.each(ledgerKinds)('%s', (_kind, make) => {
     ]);
   });
 
+  it('keeps a shared level shared when a budget names it without saying', async () => {
+    const { ledger } = await setUp();
+    // An operator's level (`l402kit budget set daily`), charged by every process.
+    await ledger.defineLevel({ name: 'daily', limitMsat: 50_000n, shared: true });
+    // A budget of the same name, as a program or the MCP server's total makes one.
+    await pay(createBudget({ name: 'daily', maxSats: 40, ledger }), 5);
+    expect(await ledger.listLevels()).toEqual([
+      expect.objectContaining({ name: 'daily', limitMsat: 40_000n, shared: true }),
+    ]);
+    // Only an explicit `shared: false` unshares it.
+    await ledger.defineLevel({ name: 'daily', limitMsat: 40_000n, shared: false });
+    expect((await ledger.listLevels())[0]?.shared ?? false).toBe(false);
+  });
+
   it('holds nothing in memory when the ledger level above refuses', async () => {
     const { ledger } = await setUp();
     const daily = createBudget({ name: 'daily', maxSats: 10, ledger });

@@ -253,19 +253,21 @@ export function createPostgresLedger(
       await transaction(connection, 'define a budget level', async (client) => {
         const existing = (await lockLevels(client, [definition.name]))[0];
         const windowMs = definition.windowMs ?? null;
+        // Left as it is when not given: a budget naming a shared level does not unshare it.
         await client.query(
-          `INSERT INTO ${levels} (name, limit_msat, per_request_msat, per_host_msat, window_ms, shared, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+          `INSERT INTO ${levels} AS l (name, limit_msat, per_request_msat, per_host_msat, window_ms, shared, updated_at)
+           VALUES ($1, $2, $3, $4, $5, coalesce($6::boolean, false), $7)
            ON CONFLICT (name) DO UPDATE SET limit_msat = excluded.limit_msat,
              per_request_msat = excluded.per_request_msat, per_host_msat = excluded.per_host_msat,
-             window_ms = excluded.window_ms, shared = excluded.shared, updated_at = excluded.updated_at`,
+             window_ms = excluded.window_ms, shared = coalesce($6::boolean, l.shared),
+             updated_at = excluded.updated_at`,
           [
             definition.name,
             optionalText(definition.limitMsat),
             optionalText(definition.perRequestMsat),
             optionalText(definition.perHostMsat),
             windowMs === null ? null : String(windowMs),
-            definition.shared === true,
+            definition.shared ?? null,
             String(now()),
           ],
         );
