@@ -28,6 +28,7 @@ import {
 import { type Approval, authorizePayment } from './approval.js';
 import type { Policy } from './policy.js';
 import { isPreimageFor } from '../protocol/preimage.js';
+import { redactUrl } from '../redact.js';
 import type { SpendLog } from './spend-log.js';
 import {
   type ClaimResult,
@@ -130,7 +131,7 @@ export function quoteChallenge(
   wallet: Pick<Wallet, 'name' | 'worstCaseFeeMsat'>,
   allowOpaqueToken = false,
 ): PriceQuote {
-  const base = { url: `${url.origin}${url.pathname}`, host: url.host, status: response.status };
+  const base = { url: redactUrl(url), host: url.host, status: response.status };
   const header = response.headers.get('www-authenticate');
   if (response.status !== 402 || !header || !selectChallenge(parseChallenges(header))) return base;
   const { invoice } = readChallenge(header, base.url, allowOpaqueToken);
@@ -187,7 +188,7 @@ export async function buyToken(
   // outcome (timeout, crash).
   const earlier = await context.tokenStore.get(target.key);
   if (earlier?.state === 'pending') {
-    const token = await awaitPending(context, earlier, `${url.origin}${url.pathname}`);
+    const token = await awaitPending(context, earlier, redactUrl(url));
     if (token) return { token, paid: false };
   }
   const offer = await checkOffer(context, url, method, header);
@@ -226,7 +227,7 @@ async function checkOffer(
   method: string,
   header: string,
 ): Promise<CheckedOffer> {
-  const displayUrl = `${url.origin}${url.pathname}`;
+  const displayUrl = redactUrl(url);
   const { challenge, invoice, macaroon } = readChallenge(
     header,
     displayUrl,

@@ -1,4 +1,5 @@
 import { BodyNotReplayableError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 
 /** A request whose body was read once so it can be sent again on the paid retry. */
 export interface RequestSnapshot {
@@ -84,7 +85,7 @@ async function readLimited(
       await reader.cancel();
       throw new BodyNotReplayableError(
         `The request body is larger than ${maxBytes} bytes, so it could not be replayed after paying; nothing was sent or paid. Raise maxReplayBodyBytes or send a smaller body.`,
-        { url: `${url.origin}${url.pathname}`, paid: false },
+        { url: redactUrl(url), paid: false },
       );
     }
     chunks.push(value);
