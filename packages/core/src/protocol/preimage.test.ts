@@ -40,6 +40,21 @@ describe('preimage', () => {
     expect(isPreimageFor(preimage, hash)).toBe(false);
   });
 
+  it('refuses a character above U+00FF whose low byte is a hex digit, wherever it is', () => {
+    // Node's hex decoder reads only the low byte of each character: U+0130 reads as "0".
+    const bytes = randomBytes(32);
+    const preimage = bytes.toString('hex');
+    const paymentHash = createHash('sha256').update(bytes).digest('hex');
+    for (let at = 0; at < 64; at++) {
+      const lookalike = String.fromCharCode(0x100 | preimage.charCodeAt(at));
+      const spoiled = preimage.slice(0, at) + lookalike + preimage.slice(at + 1);
+      expect(isPreimageFor(spoiled, paymentHash)).toBe(false);
+      expect(
+        isPreimageFor(preimage, paymentHash.slice(0, at) + lookalike + paymentHash.slice(at + 1)),
+      ).toBe(false);
+    }
+  });
+
   it('refuses a preimage or a hash with any character that is not hex, wherever it is', () => {
     const notHex = fc.constantFrom(
       'g',

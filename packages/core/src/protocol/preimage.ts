@@ -39,10 +39,12 @@ export function preimageMatches(preimage: Uint8Array, paymentHash: Uint8Array): 
   return timingSafeEqual(hash('sha256', preimage, 'buffer'), paymentHash);
 }
 
+const HEX_32_BYTES = /^[0-9a-fA-F]{64}$/;
+
 /** 64 hex digits in either case as 32 bytes, else undefined. */
 export function hash32Bytes(hex: string): Buffer | undefined {
-  if (hex.length !== 64) return undefined;
-  // Node's decoder stops at the first pair that is not hex, so 32 bytes means all 64 were.
-  const bytes = Buffer.from(hex, 'hex');
-  return bytes.length === 32 ? bytes : undefined;
+  // Checked first: Node's decoder reads only the low byte of each character, so it would read
+  // U+0130 as "0".
+  if (typeof hex !== 'string' || !HEX_32_BYTES.test(hex)) return undefined;
+  return Buffer.from(hex, 'hex');
 }

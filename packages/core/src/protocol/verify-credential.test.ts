@@ -142,6 +142,17 @@ describe('checkCredential', () => {
     });
   });
 
+  it('refuses a preimage with a character above U+00FF as the parser does, not as hex', () => {
+    const preimage = randomBytes(32);
+    const macaroon = paidMacaroon(preimage, []);
+    const hex = bytesToHex(preimage);
+    // U+0100 | "a" reads as "a" to Node's hex decoder, which looks at the low byte only.
+    const lookalike = `${String.fromCharCode(0x100 | hex.charCodeAt(0))}${hex.slice(1)}`;
+    const header = `L402 ${macaroon}:${lookalike}`;
+    expect(() => parseCredential(header)).toThrow(MalformedCredentialError);
+    expect(() => checkCredential(header, rootKey)).toThrow(MalformedCredentialError);
+  });
+
   it('refuses base64 the strict decoder refuses, as a malformed credential', () => {
     const preimage = bytesToHex(randomBytes(32));
     // A caveat long enough that the macaroon's length is not a multiple of 3: padded base64
