@@ -7,6 +7,7 @@ import {
   BudgetExceededError,
   createBudget,
   createMemoryLedger,
+  DatabaseUnavailableError,
   openSqliteDatabase,
   openSqliteLedger,
   type SpendLedger,
@@ -203,5 +204,44 @@ describe.each(ledgerKinds)('%s', (_kind, make) => {
     expect(await reservation.release()).toBe(false);
     expect(await budget.status()).toMatchObject({ spentMsat: 7_500n, pendingMsat: 0n });
     expect(await ledger.openEntries()).toEqual([]);
+  });
+});
+
+// A durable ledger that stops answering after a payment: the error must not say nothing was
+// paid, and the reservation stays in the books for the next start to settle.
+const breakableKinds: [string, () => Promise<{ ledger: SpendLedger; cut(): Promise<void> }>][] = [
+  [
+    'SQLite ledger',
+    async () => {
+      const database = openSqliteDatabase(join(directory, `ledger-${databases++}.db`));
+      return { ledger: openSqliteLedger(database), cut: async () => database.close() };
+    },
+  ],
+  [
+    'PostgreSQL ledger',
+    async () => {
+      const schema = postgres.freshSchema();
+      const pool = postgres.pool({ max: 2 });
+      await migrate(pool, { schema });
+      return { ledger: createPostgresLedger(pool, { schema }), cut: () => pool.end() };
+    },
+  ],
+];
+
+describe.each(breakableKinds)('%s that cannot be written after paying', (_kind, make) => {
+  it('says the payment was made when it cannot record it, and that it may have been when it cannot mark it unknown', async () => {
+    const { ledger, cut } = await make();
+    const budget = createBudget({ name: 'daily', maxSats: 100, ledger });
+    const paid = await budget.reserve({ amountMsat: 7_000n, maxFeeMsat: 1_000n, host });
+    const unsure = await budget.reserve({ amountMsat: 5_000n, maxFeeMsat: 0n, host });
+    await cut();
+    const recording = await paid.commit(500n).catch((error: unknown) => error);
+    expect(recording).toBeInstanceOf(DatabaseUnavailableError);
+    expect(recording).toMatchObject({ paid: true, amountMsat: 7_500n });
+    expect(String((recording as Error).message)).not.toContain('Nothing was paid');
+    expect((recording as Error).message).toMatch(/stays counted/);
+    const marking = await unsure.markUnknown().catch((error: unknown) => error);
+    expect(marking).toMatchObject({ code: 'DATABASE_UNAVAILABLE', paid: 'unknown' });
+    expect(String((marking as Error).message)).not.toContain('Nothing was paid');
   });
 });

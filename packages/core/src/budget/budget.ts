@@ -1,6 +1,12 @@
 import { formatMsat, type Msat, satsToMsat } from '../amount.js';
 import { budgetHost } from '../canonical-host.js';
-import { BudgetConfigError, BudgetExceededError } from '../errors.js';
+import {
+  BudgetConfigError,
+  BudgetExceededError,
+  DatabaseUnavailableError,
+  L402Error,
+  type Paid,
+} from '../errors.js';
 import { createMemoryLedger } from './memory-ledger.js';
 import {
   checkLevelDefinition,
@@ -468,11 +474,15 @@ function createReservation(
 ): Reservation {
   let state: ReservationState = 'reserved';
   let spent = 0n;
-  // Every part is settled even if one ledger fails; the first failure is then thrown.
-  const settle = async (apply: (part: { ledger: SpendLedger; id: string }) => Promise<boolean>) => {
+  // Every part is settled even if one ledger fails; the first failure is then thrown, saying
+  // what this reservation knows was paid (a ledger cannot know it).
+  const settle = async (
+    apply: (part: { ledger: SpendLedger; id: string }) => Promise<boolean>,
+    outcome?: { paid: Paid; amountMsat: Msat; action: string },
+  ) => {
     const results = await Promise.allSettled(parts.map(apply));
     const failed = results.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failed) throw outcome ? unrecorded(failed.reason, outcome) : failed.reason;
     return results.some((result) => result.status === 'fulfilled' && result.value);
   };
   return {
@@ -493,7 +503,11 @@ function createReservation(
       if (state === 'committed') return false;
       state = 'committed';
       spent = amount + fee;
-      return settle((part) => part.ledger.commit(part.id, fee));
+      return settle((part) => part.ledger.commit(part.id, fee), {
+        paid: true,
+        amountMsat: spent,
+        action: 'record the payment',
+      });
     },
     async release() {
       if (state === 'committed' || state === 'released') return false;
@@ -503,9 +517,39 @@ function createReservation(
     async markUnknown() {
       if (state !== 'reserved') return false;
       state = 'unknown';
-      return settle((part) => part.ledger.markUnknown(part.id));
+      return settle((part) => part.ledger.markUnknown(part.id), {
+        paid: 'unknown',
+        amountMsat: amount + maxFee,
+        action: 'mark the payment unknown',
+      });
     },
   };
+}
+
+/**
+ * A ledger's failure to record a payment or an unknown outcome, as the error that says what
+ * was paid: the ledger's own error says nothing was paid, which is true only of a reservation.
+ * The entry stays reserved in the ledger, counted in full, until it is settled
+ * (`settleOpenReservations`, which the CLI and the MCP server run at start).
+ */
+function unrecorded(
+  reason: unknown,
+  outcome: { paid: Paid; amountMsat: Msat; action: string },
+): unknown {
+  if (!(reason instanceof L402Error) || reason.paid !== false) return reason;
+  const problem = reason.message.replace(/\s*Nothing was paid\b.*$/s, '');
+  const what =
+    outcome.paid === true
+      ? `The payment of ${formatMsat(outcome.amountMsat)} was made, but the budget could not ${outcome.action}`
+      : `The payment's outcome is unknown, and the budget could not ${outcome.action}`;
+  return new DatabaseUnavailableError(
+    `${what}: ${problem} It stays counted in full until it is settled.`,
+    {
+      paid: outcome.paid,
+      amountMsat: outcome.amountMsat,
+      cause: (reason as { cause?: unknown }).cause,
+    },
+  );
 }
 
 function optional<Key extends string, Value>(
