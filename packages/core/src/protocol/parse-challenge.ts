@@ -27,6 +27,7 @@ const TOKEN_CHARACTERS = new Uint8Array(128);
 for (const character of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
   TOKEN_CHARACTERS[character.charCodeAt(0)] = 1;
 }
+const BACKSLASH = 92;
 const COMMA = 44;
 
 function isWhitespace(code: number): boolean {
@@ -67,23 +68,25 @@ function tokenizeChallenges(header: string): RawChallenge[] {
   const readQuoted = (): string | undefined => {
     index++;
     let value = '';
+    let quote = -1;
     while (index < header.length) {
-      // The run up to the next quote or backslash is copied at once (invoices are long); the
-      // backslash is looked for within the run only, so many short values stay linear.
-      const quote = header.indexOf('"', index);
+      // Found again only once an escaped quote was passed: each character is looked at once,
+      // however many backslashes a seller puts in.
+      if (quote < index) quote = header.indexOf('"', index);
       if (quote < 0) {
         // Never closed: it runs to the end.
         index = header.length;
         break;
       }
-      const run = header.slice(index, quote);
-      const backslash = run.indexOf('\\');
-      if (backslash < 0) {
+      // The run up to the quote or a backslash is copied at once (invoices are long).
+      let end = index;
+      while (end < quote && header.charCodeAt(end) !== BACKSLASH) end++;
+      value += header.slice(index, end);
+      if (end === quote) {
         index = quote + 1;
-        return value + run;
+        return value;
       }
-      value += run.slice(0, backslash);
-      index += backslash + 1;
+      index = end + 1;
       // A backslash: the next character is taken as it is.
       if (index < header.length) {
         value += peek();
