@@ -166,6 +166,7 @@ export {
   redactToken,
   type StoredToken,
   scopeCovers,
+  TokenIndex,
   type TokenScope,
   type TokenStore,
   tokenKey,

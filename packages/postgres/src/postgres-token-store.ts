@@ -2,7 +2,6 @@ import {
   type ClaimResult,
   canonicalOrigin,
   coveringScopes,
-  isTokenUsable,
   type PaymentLoop,
   type PaymentLoopReport,
   type PaymentLoopRow,
@@ -10,6 +9,7 @@ import {
   paymentLoopTarget,
   type StoredToken,
   TOKEN_COLUMNS,
+  TokenIndex,
   type TokenRow,
   type TokenStore,
   tokenFromRow,
@@ -70,7 +70,7 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   async find(url: URL, method: string): Promise<StoredToken | undefined> {
-    if (url.origin === 'null' || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       return undefined;
     }
     const now = this.#now();
@@ -85,21 +85,8 @@ export class PostgresTokenStore implements TokenStore {
         )
       ).rows.map(tokenFromRow),
     );
-    // Most specific scope first, then the newest token.
-    for (const scope of scopes) {
-      let best: StoredToken | undefined;
-      for (const token of rows) {
-        if (
-          token.scope === scope &&
-          isTokenUsable(token, url, method, now) &&
-          (best === undefined || token.createdAt > best.createdAt)
-        ) {
-          best = token;
-        }
-      }
-      if (best !== undefined) return best;
-    }
-    return undefined;
+    // Most specific scope first, then the newest token, as every store ranks them.
+    return new TokenIndex(rows).find(url, method, now);
   }
 
   async put(token: StoredToken): Promise<void> {
