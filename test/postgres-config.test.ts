@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMcpServer } from '@l402kit/mcp';
+import { migrate } from '@l402kit/postgres';
 import { type LnbitsReproduction, startLnbitsReproduction } from '@l402kit/wallets/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +172,25 @@ describe('the CLI on PostgreSQL', () => {
     for (const result of [unmigrated, refused, notPostgres, both]) {
       expectNoSecret(result.stdout + result.stderr);
     }
+  });
+  it('db migrate refuses a wrong password or a newer schema with exit 9, saying why, no password shown', async () => {
+    const wrong = new URL(databaseUrl);
+    wrong.password = 'not-the-password';
+    const refused = await runInProcess(['db', 'migrate', '--database-url', wrong.href], {}, home);
+    expect(refused.code).toBe(9);
+    expect(refused.stderr).toMatch(/PostgreSQL could not migrate the schema/);
+    expect(refused.stderr).not.toContain('not-the-password');
+    // A schema a newer l402kit migrated: left as it is, and the message says what to upgrade.
+    const schema = database.freshSchema();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.query(`CREATE TABLE ${schema}.schema_version (version integer PRIMARY KEY)`);
+    await admin.query(`INSERT INTO ${schema}.schema_version VALUES (999)`);
+    const newer = await migrate(admin, { schema }).catch((error: unknown) => error);
+    expect(newer).toMatchObject({ code: 'DATABASE_UNAVAILABLE', paid: false });
+    expect(String(newer)).toMatch(
+      /version 999, newer than this l402kit .*upgrade @l402kit\/postgres/,
+    );
+    for (const result of [refused]) expectNoSecret(result.stdout + result.stderr);
   });
 });
 

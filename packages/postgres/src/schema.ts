@@ -4,6 +4,7 @@ import {
   connect,
   type PostgresOptions,
   type PostgresTarget,
+  unavailable,
 } from './connection.js';
 
 /** The schema version this package writes; a database migrated by a newer one is refused. */
@@ -136,12 +137,15 @@ export async function migrate(
   const connection = connect(target, options);
   try {
     return await migrateConnection(connection);
+  } catch (error) {
+    // The same typed refusal, without the password, as every other call on the database.
+    throw unavailable('migrate the schema', error);
   } finally {
     await connection.close();
   }
 }
 
-export async function migrateConnection(connection: Connection): Promise<MigrateResult> {
+async function migrateConnection(connection: Connection): Promise<MigrateResult> {
   const { schema, schemaName } = connection;
   const client = await connection.pool.connect();
   let broken: Error | undefined;
@@ -177,7 +181,7 @@ export async function migrateConnection(connection: Connection): Promise<Migrate
 }
 
 /** The schema's recorded version, 0 when it has none. */
-export async function schemaVersion(
+async function schemaVersion(
   connection: Connection,
   client: Pick<pg.Pool, 'query'> = connection.pool,
 ): Promise<number> {
