@@ -1,6 +1,7 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Msat } from '../amount.js';
+import { hasErrorCode } from '../system.js';
 
 /** One line of the spend log. It holds no secret: no macaroon, preimage or query string. */
 export interface SpendLogEntry {
@@ -73,7 +74,7 @@ export function createSpendLog(path: string, options: SpendLogOptions = {}): Spe
     try {
       return await open(path, 'a+', 0o600);
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+      if (!hasErrorCode(error, 'ENOENT')) throw error;
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       return await open(path, 'a+', 0o600);
     }
@@ -97,7 +98,7 @@ export function createSpendLog(path: string, options: SpendLogOptions = {}): Spe
       try {
         text = await readFile(path, 'utf8');
       } catch (error) {
-        if ((error as { code?: unknown }).code === 'ENOENT') return [];
+        if (hasErrorCode(error, 'ENOENT')) return [];
         throw error;
       }
       const entries: SpendLogEntry[] = [];
