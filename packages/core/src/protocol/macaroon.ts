@@ -70,11 +70,6 @@ export function decodeIdentifier(bytes: Uint8Array): MacaroonIdentifier {
   };
 }
 
-/** The payment hash's 32 bytes inside identifier bytes that `decodeIdentifier` accepted. */
-export function paymentHashBytes(identifier: Uint8Array): Uint8Array {
-  return identifier.subarray(PAYMENT_HASH_START, TOKEN_ID_START);
-}
-
 // Field types of the V2 binary format (libmacaroons, go-macaroon).
 const FIELD_END = 0;
 const FIELD_LOCATION = 1;
@@ -85,7 +80,7 @@ const FORMAT_VERSION = 2;
 const MAX_VARINT_BYTES = 5;
 
 /** The fields of a V2 binary macaroon, read in one pass. */
-export interface MacaroonFields {
+interface MacaroonFields {
   location: string;
   identifier: Uint8Array;
   /** First-party caveat conditions as signed, and as text. */
@@ -160,7 +155,7 @@ function utf8Text(data: Uint8Array, what: string): string {
  * END, signature, nothing after. Caveat locations are hints that the signature does not cover,
  * so they are dropped, as the canonical form drops them.
  */
-export function readFields(bytes: Uint8Array): MacaroonFields {
+function readFields(bytes: Uint8Array): MacaroonFields {
   const reader = new FieldReader(bytes);
   if (reader.peek() !== FORMAT_VERSION) reader.fail(`format version ${bytes[0]}, only 2 is read`);
   reader.offset++;
@@ -268,7 +263,7 @@ function derivedKey(rootKey: Uint8Array): Buffer {
  * The chain of libmacaroons: the key is HMAC("macaroons-key-generator", root key), the first
  * signature HMAC(key, identifier), each caveat's HMAC(previous signature, condition).
  */
-export function signatureChain(
+function signatureChain(
   rootKey: Uint8Array,
   identifier: Uint8Array,
   caveats: readonly Uint8Array[],
@@ -278,7 +273,7 @@ export function signatureChain(
   return signature;
 }
 
-export function checkRootKey(rootKey: Uint8Array): void {
+function checkRootKey(rootKey: Uint8Array): void {
   if (!(rootKey instanceof Uint8Array)) {
     throw new MalformedMacaroonError('the macaroon root key must be a Uint8Array');
   }
@@ -377,8 +372,38 @@ export function verifyMacaroon(
 ): { macaroon: DecodedMacaroon; signatureValid: boolean } {
   checkRootKey(rootKey);
   const { fields, decoded } = readMacaroon(macaroonBase64);
+  return { macaroon: decoded, signatureValid: isSignedBy(fields, rootKey) };
+}
+
+/**
+ * The V2 macaroon in `bytes` read once: its first-party caveats, its L402 identifier and
+ * payment hash bytes, and whether `rootKey` signed exactly them. What `verifyMacaroon` does
+ * after its base64 decode, for a reader that decoded the bytes itself (`checkCredential`).
+ */
+export function verifyMacaroonBytes(
+  bytes: Uint8Array,
+  rootKey: Uint8Array,
+): {
+  caveats: string[];
+  identifier: MacaroonIdentifier;
+  paymentHash: Uint8Array;
+  signatureValid: boolean;
+} {
+  checkRootKey(rootKey);
+  const fields = readFields(bytes);
+  const identifier = decodeIdentifier(fields.identifier);
+  return {
+    caveats: fields.caveats,
+    identifier,
+    paymentHash: fields.identifier.subarray(PAYMENT_HASH_START, TOKEN_ID_START),
+    signatureValid: isSignedBy(fields, rootKey),
+  };
+}
+
+/** Whether `rootKey` signed exactly these identifier and caveats, compared in constant time. */
+function isSignedBy(fields: MacaroonFields, rootKey: Uint8Array): boolean {
   const expected = signatureChain(rootKey, fields.identifier, fields.caveatBytes);
-  return { macaroon: decoded, signatureValid: timingSafeEqual(expected, fields.signature) };
+  return timingSafeEqual(expected, fields.signature);
 }
 
 /**

@@ -1,15 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import { MalformedCredentialError } from '../errors.js';
 import { decodeCheckedBase64 } from './base64.js';
 import { preimageBytesOf, splitCredential } from './credential.js';
-import {
-  checkRootKey,
-  decodeIdentifier,
-  type MacaroonIdentifier,
-  paymentHashBytes,
-  readFields,
-  signatureChain,
-} from './macaroon.js';
+import { type MacaroonIdentifier, verifyMacaroonBytes } from './macaroon.js';
 import { preimageMatches } from './preimage.js';
 
 /** An `Authorization` credential read once and checked under a root key. */
@@ -45,15 +37,12 @@ export function checkCredential(
     throw new MalformedCredentialError('credential macaroon is not base64', { cause: error });
   }
   const preimage = preimageBytesOf(credential.preimage);
-  checkRootKey(rootKey);
-  const fields = readFields(bytes);
-  const identifier = decodeIdentifier(fields.identifier);
-  const expected = signatureChain(rootKey, fields.identifier, fields.caveatBytes);
+  const macaroon = verifyMacaroonBytes(bytes, rootKey);
   return {
     scheme: credential.scheme,
-    identifier,
-    caveats: fields.caveats,
-    signatureValid: timingSafeEqual(expected, fields.signature),
-    preimageValid: preimageMatches(preimage, paymentHashBytes(fields.identifier)),
+    identifier: macaroon.identifier,
+    caveats: macaroon.caveats,
+    signatureValid: macaroon.signatureValid,
+    preimageValid: preimageMatches(preimage, macaroon.paymentHash),
   };
 }
