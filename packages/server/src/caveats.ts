@@ -134,15 +134,15 @@ const VALID_UNTIL_SUFFIX = '_valid_until';
 // A `paid_msat` value: whole millisatoshis, no sign, at most 30 digits.
 const MSAT_VALUE = /^\d{1,30}$/;
 
-// The keys of the last service asked about: a paywall asks about its own every time.
-let lastKeys: ReturnType<typeof caveatKeys> | undefined;
-let lastServiceName: string | undefined;
+// Per service name (one per paywall, from its options): built once, whichever paywall asks.
+const keysByService = new Map<string, ReturnType<typeof caveatKeys>>();
 function keysOf(serviceName: string): ReturnType<typeof caveatKeys> {
-  if (lastKeys === undefined || lastServiceName !== serviceName) {
-    lastKeys = caveatKeys(serviceName);
-    lastServiceName = serviceName;
+  let keys = keysByService.get(serviceName);
+  if (keys === undefined) {
+    keys = caveatKeys(serviceName);
+    keysByService.set(serviceName, keys);
   }
-  return lastKeys;
+  return keys;
 }
 
 /**
