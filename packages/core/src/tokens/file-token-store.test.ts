@@ -312,6 +312,15 @@ console.log(JSON.stringify(won));
       expect(await readdir(directory)).toEqual(['tokens.json']);
     });
 
+    it('breaks a lock whose pid names no single process (0, negative, not a whole number)', async () => {
+      // process.kill(0, 0) would ask about this whole process group, which is alive.
+      for (const pid of [0, -1, 1.5]) {
+        await writeLock({ pid, threadId: 0 });
+        await new FileTokenStore(file, { lockTimeoutMs: 1_000 }).put(makeToken('/a'));
+        expect(await readdir(directory)).toEqual(['tokens.json']);
+      }
+    });
+
     it('waits for a live holder, then times out with a typed error', async () => {
       const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
       try {
