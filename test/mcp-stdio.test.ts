@@ -5,15 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import {
-  type CallToolResult,
-  type ElicitRequest,
-  ElicitRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LnbitsReproduction, startLnbitsReproduction } from '@l402kit/wallets/testing';
+import { callTool, startMcpStdioServer } from './support/mcp-stdio-server.js';
 import { type PaidApi, startPaidApi } from './support/paid-api.js';
 
 // The built binary, as `npx @l402kit/mcp` runs it.
@@ -57,38 +52,21 @@ afterAll(async () => {
 type Person = { answer: 'accept' | 'decline'; asked: ElicitRequest['params'][] };
 
 async function spawnServer(env: Record<string, string>, person?: Person) {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [binary],
+  return startMcpStdioServer(
     // Never the real ~/.l402kit: a fresh database per server.
-    env: {
-      L402KIT_DB: join(await mkdtemp(join(tmpdir(), 'l402kit-stdio-')), 'l402kit.db'),
-      ...env,
+    { L402KIT_DB: join(await mkdtemp(join(tmpdir(), 'l402kit-stdio-')), 'l402kit.db'), ...env },
+    {
+      binary,
+      ...(person && {
+        elicit: async (request) => {
+          person.asked.push(request);
+          return person.answer === 'accept'
+            ? { action: 'accept', content: {} }
+            : { action: 'decline' };
+        },
+      }),
     },
-    stderr: 'pipe',
-  });
-  let logs = '';
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    logs += chunk.toString('utf8');
-  });
-  const client = new Client(
-    { name: 'stdio-test-agent', version: '1.0.0' },
-    person ? { capabilities: { elicitation: {} } } : {},
   );
-  if (person) {
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
-      person.asked.push(request.params);
-      return person.answer === 'accept' ? { action: 'accept', content: {} } : { action: 'decline' };
-    });
-  }
-  await client.connect(transport);
-  return { client, logs: () => logs };
-}
-
-async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-  return { text, isError: result.isError === true };
 }
 
 describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet over HTTP)', () => {
@@ -106,10 +84,10 @@ describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet o
       );
       expect(names).not.toContain('pay_invoice');
 
-      const quote = await call(client, 'l402_quote', { url: `${api.url}/article` });
+      const quote = await callTool(client, 'l402_quote', { url: `${api.url}/article` });
       expect(quote.text).toContain('costs 10 sats');
 
-      const bought = await call(client, 'l402_fetch', { url: `${api.url}/article` });
+      const bought = await callTool(client, 'l402_fetch', { url: `${api.url}/article` });
       expect(bought.isError).toBe(false);
       expect(bought.text).toContain('"path":"/article"');
       expect(bought.text).toContain('Paid 10 sats');
@@ -122,7 +100,7 @@ describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet o
       expect(payments).toHaveLength(1);
       expect(payments[0]!.headers['x-api-key']).toBe(ADMIN_KEY);
 
-      const refused = await call(client, 'l402_fetch', { url: `${api.url}/second-article` });
+      const refused = await callTool(client, 'l402_fetch', { url: `${api.url}/second-article` });
       expect(refused.isError).toBe(true);
       expect(refused.text).toContain('BUDGET_EXCEEDED');
       expect(api.merchant.balanceMsat).toBe(10_000n);
@@ -145,7 +123,7 @@ describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet o
 
     const cannotAsk = await spawnServer(env);
     try {
-      const refused = await call(cannotAsk.client, 'l402_fetch', { url: `${api.url}/unasked` });
+      const refused = await callTool(cannotAsk.client, 'l402_fetch', { url: `${api.url}/unasked` });
       expect(refused.isError).toBe(true);
       expect(refused.text).toContain('APPROVAL_REQUIRED');
       expect(refused.text).toContain('does not support elicitation');
@@ -158,7 +136,7 @@ describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet o
     const declining: Person = { answer: 'decline', asked: [] };
     const declined = await spawnServer(env, declining);
     try {
-      const result = await call(declined.client, 'l402_fetch', { url: `${api.url}/declined` });
+      const result = await callTool(declined.client, 'l402_fetch', { url: `${api.url}/declined` });
       expect(result.text).toContain('APPROVAL_DENIED');
       expect(declining.asked).toHaveLength(1);
       expect(api.merchant.balanceMsat).toBe(before);
@@ -169,7 +147,7 @@ describe('l402kit-mcp over stdio (the built binary, a real LNbits-style wallet o
     const accepting: Person = { answer: 'accept', asked: [] };
     const accepted = await spawnServer(env, accepting);
     try {
-      const result = await call(accepted.client, 'l402_fetch', { url: `${api.url}/approved` });
+      const result = await callTool(accepted.client, 'l402_fetch', { url: `${api.url}/approved` });
       expect(result.isError).toBe(false);
       expect(result.text).toContain('Paid 10 sats');
       expect(accepting.asked).toHaveLength(1);

@@ -1,9 +1,14 @@
-// A real l402kit MCP server process over stdio, started from the sources, with a real MCP
-// client connected to it; its stderr is collected for assertions.
+// A real l402kit MCP server process over stdio, with a real MCP client connected to it; its
+// stderr is collected for assertions.
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  type ElicitRequest,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from '@modelcontextprotocol/sdk/types.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -14,11 +19,23 @@ export interface McpStdioServer {
   logs(): string;
 }
 
+export interface McpStdioServerOptions {
+  /** A built binary to run (as `npx @l402kit/mcp` does); default: the sources through tsx. */
+  binary?: string;
+  /** The client's person, asked through MCP elicitation; without it the client cannot ask. */
+  elicit?: (request: ElicitRequest['params']) => Promise<ElicitResult>;
+}
+
 /** Starts `l402kit-mcp` with only PATH and `env` in its environment. Close its client when done. */
-export async function startMcpStdioServer(env: Record<string, string>): Promise<McpStdioServer> {
+export async function startMcpStdioServer(
+  env: Record<string, string>,
+  options: McpStdioServerOptions = {},
+): Promise<McpStdioServer> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--conditions=@l402kit/source', '--import', 'tsx', 'packages/mcp/src/bin.ts'],
+    args: options.binary
+      ? [options.binary]
+      : ['--conditions=@l402kit/source', '--import', 'tsx', 'packages/mcp/src/bin.ts'],
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     stderr: 'pipe',
@@ -27,17 +44,24 @@ export async function startMcpStdioServer(env: Record<string, string>): Promise<
   transport.stderr?.on('data', (chunk: Buffer) => {
     logs += chunk.toString('utf8');
   });
-  const client = new Client({ name: 'test-agent', version: '1.0.0' });
+  const { elicit } = options;
+  const client = new Client(
+    { name: 'test-agent', version: '1.0.0' },
+    elicit ? { capabilities: { elicitation: {} } } : {},
+  );
+  if (elicit) client.setRequestHandler(ElicitRequestSchema, (request) => elicit(request.params));
   await client.connect(transport);
   return { client, pid: transport.pid!, logs: () => logs };
 }
 
-/** Calls `l402_fetch` and returns the result's text and whether it is an error. */
-export async function fetchTool(client: Client, url: string) {
-  const result = (await client.callTool({
-    name: 'l402_fetch',
-    arguments: { url },
-  })) as CallToolResult;
+/** Calls a tool and returns the result's text and whether it is an error. */
+export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
   return { text, isError: result.isError === true };
+}
+
+/** Calls `l402_fetch` and returns the result's text and whether it is an error. */
+export function fetchTool(client: Client, url: string) {
+  return callTool(client, 'l402_fetch', { url });
 }
