@@ -30,22 +30,7 @@ export function createSqliteSpendLog(
     path: database.path,
     async append(entry: SpendLogEntry) {
       try {
-        database.write(() => {
-          database
-            .statement(
-              `INSERT INTO spend_log (time, url, amount_msat, fee_msat, payment_hash, outcome, description)
-               VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              entry.time,
-              urlWithoutSecrets(entry.url),
-              entry.amountMsat,
-              entry.feeMsat,
-              entry.paymentHash,
-              entry.outcome,
-              entry.description ?? null,
-            );
-        });
+        database.write(() => insertSpendLogRow(database, entry));
       } catch (error) {
         try {
           onError(error);
@@ -68,4 +53,25 @@ export function createSqliteSpendLog(
       }));
     },
   };
+}
+
+/**
+ * Writes one spend-log row inside the caller's write transaction, the URL without its
+ * secrets (as every spend log keeps it).
+ */
+export function insertSpendLogRow(database: SqliteDatabase, entry: SpendLogEntry): void {
+  database
+    .statement(
+      `INSERT INTO spend_log (time, url, amount_msat, fee_msat, payment_hash, outcome, description)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      entry.time,
+      urlWithoutSecrets(entry.url),
+      entry.amountMsat,
+      entry.feeMsat,
+      entry.paymentHash,
+      entry.outcome,
+      entry.description ?? null,
+    );
 }

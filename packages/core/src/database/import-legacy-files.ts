@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSpendLog } from '../client/spend-log.js';
+import { insertSpendLogRow } from '../client/sqlite-spend-log.js';
 import { FileTokenStore } from '../tokens/file-token-store.js';
 import { insertLoopRow, insertTokenRow } from '../tokens/sqlite-token-store.js';
 import type { SqliteDatabase } from './sqlite-database.js';
@@ -56,22 +57,7 @@ export async function importLegacyFiles(
     if (!done(source)) {
       const entries = await createSpendLog(files.spendLog).read();
       const summary = database.write(() => {
-        for (const entry of entries) {
-          database
-            .statement(
-              `INSERT INTO spend_log (time, url, amount_msat, fee_msat, payment_hash, outcome, description)
-               VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              entry.time,
-              entry.url,
-              entry.amountMsat,
-              entry.feeMsat,
-              entry.paymentHash,
-              entry.outcome,
-              entry.description ?? null,
-            );
-        }
+        for (const entry of entries) insertSpendLogRow(database, entry);
         const summary = `imported ${entries.length} spend-log entries from ${files.spendLog}`;
         recordImport(database, source, summary, now());
         return summary;
